@@ -1,0 +1,306 @@
+"""Structured grids and face-coefficient operators shared by every backend.
+
+A :class:`GridProblem` describes ``-div(k grad u) = f`` (with ``k`` possibly
+anisotropic, ``eps d_xx + d_yy``) on the unit square/cube discretised on a
+uniform grid.  The operator of a level is given by its **face coefficients**:
+for every pair of neighbouring nodes ``(p, q)`` in direction ``d`` a weight
+``w``; then
+
+.. math::  (A u)_p = h^{-2} \\sum_{q \\sim p} w_{pq} (u_p - u_q)
+
+with ``u_q = 0`` outside the unknowns (Dirichlet).  The weight of a face is the
+mean of ``k`` over the ``2^{d-1}`` grid cells that share the face, cells
+outside the domain counting zero (this is the P1 finite-element stiffness on
+the structured triangulation, seed 003 eq. 5.3-5.5, and a finite-volume
+scheme for cell-wise ``k``; a boundary face of a Neumann grid gets half the
+weight).  Coarse levels re-discretise with cell coefficients averaged over the
+``2^d`` fine cells of a coarse cell.
+
+The sparse matrix (:meth:`GridLevelData.matrix`), the matrix-free numba
+kernels (:mod:`mgcore.sparse.structured`) and the torch convolutions all read
+the same face arrays, so their iterates agree to round-off.
+
+Grid conventions (per dimension, 0-based node indices):
+
+* ``bc="dirichlet"``: ``n = 2^k - 1`` interior unknowns, ``h = 1/(n+1)``;
+  coarse ``n_c = (n - 1)/2``, coarse node ``i`` sits on fine node ``2 i + 1``.
+* ``bc="neumann"``: ``n = 2^k + 1`` nodes including the boundary,
+  ``h = 1/(n-1)``; coarse ``n_c = (n + 1)/2``, coarse node ``i`` sits on fine
+  node ``2 i``.  The operator is singular with the constants as null space.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["GridProblem", "GridLevelData", "BOUNDARY_CONDITIONS", "coarsen_size", "can_coarsen"]
+
+BOUNDARY_CONDITIONS = ("dirichlet", "neumann")
+
+
+def coarsen_size(n: int, bc: str) -> int:
+    """Number of coarse unknowns per dimension for ``n`` fine ones."""
+    return (n - 1) // 2 if bc == "dirichlet" else (n + 1) // 2
+
+
+def can_coarsen(n: int, bc: str) -> bool:
+    """Whether a grid of ``n`` unknowns per dimension can be coarsened once."""
+    if bc == "dirichlet":
+        return n >= 3 and n % 2 == 1
+    return n >= 5 and n % 2 == 1
+
+
+def _valid_size(n: int, bc: str) -> bool:
+    m = n + 1 if bc == "dirichlet" else n - 1
+    return n >= (1 if bc == "dirichlet" else 2) and m > 0 and (m & (m - 1)) == 0
+
+
+@dataclass(eq=False)
+class GridLevelData:
+    """The operator of one structured level in face-coefficient form.
+
+    Attributes
+    ----------
+    shape : tuple of int
+        Unknowns per dimension (x first; arrays are indexed ``[i, j(, k)]``).
+    h : float
+        Mesh width.
+    bc : str
+        ``"dirichlet"`` or ``"neumann"``.
+    faces : list of ndarray
+        ``faces[d]`` has the shape of ``shape`` with one more entry along axis
+        ``d``: ``faces[d][.., i, ..]`` is the weight of the face between nodes
+        ``i - 1`` and ``i`` along ``d`` (entries 0 and ``n`` are boundary
+        faces: the Dirichlet coupling to the boundary; zero for Neumann).
+    scale : float
+        Factor in front of the sum (``h^-2`` for finite differences, 1 for
+        the unscaled FEM stiffness).
+    cells : ndarray
+        Cell coefficients this level was built from (for coarsening).
+    """
+
+    shape: tuple
+    h: float
+    bc: str
+    faces: list
+    scale: float
+    cells: np.ndarray = field(repr=False, default=None)
+
+    @property
+    def dim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape))
+
+    def diagonal(self) -> np.ndarray:
+        """Diagonal of ``A`` as an array of ``shape``."""
+        d = np.zeros(self.shape)
+        for ax, w in enumerate(self.faces):
+            n = self.shape[ax]
+            d += np.take(w, np.arange(n), axis=ax) + np.take(w, np.arange(1, n + 1), axis=ax)
+        return self.scale * d
+
+    def apply(self, u: np.ndarray) -> np.ndarray:
+        """Matrix-free ``A u`` for ``u`` of shape ``shape`` (or flat)."""
+        flat = u.ndim == 1
+        U = u.reshape(self.shape)
+        out = self.diagonal().astype(U.dtype, copy=False) * U
+        for ax, w in enumerate(self.faces):
+            n = self.shape[ax]
+            inner = np.take(w, np.arange(1, n), axis=ax).astype(U.dtype, copy=False)
+            lo = [slice(None)] * self.dim
+            hi = [slice(None)] * self.dim
+            lo[ax], hi[ax] = slice(0, n - 1), slice(1, n)
+            lo, hi = tuple(lo), tuple(hi)
+            out[lo] -= self.scale * inner * U[hi]
+            out[hi] -= self.scale * inner * U[lo]
+        return out.ravel() if flat else out
+
+    def matrix(self, dtype=np.float64) -> sp.csr_matrix:
+        """Assemble ``A`` as a CSR matrix (C-order flattening of the grid)."""
+        N = self.size
+        idx = np.arange(N).reshape(self.shape)
+        rows = [np.arange(N)]
+        cols = [np.arange(N)]
+        vals = [self.diagonal().ravel()]
+        for ax, w in enumerate(self.faces):
+            n = self.shape[ax]
+            inner = -self.scale * np.take(w, np.arange(1, n), axis=ax)
+            a = np.take(idx, np.arange(0, n - 1), axis=ax).ravel()
+            b = np.take(idx, np.arange(1, n), axis=ax).ravel()
+            rows += [a, b]
+            cols += [b, a]
+            vals += [inner.ravel(), inner.ravel()]
+        A = sp.csr_matrix(
+            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(N, N), dtype=dtype
+        )
+        A.sum_duplicates()
+        A.eliminate_zeros()
+        return A
+
+
+def _faces_from_cells(cells: np.ndarray, shape: tuple, bc: str, aniso: tuple) -> list:
+    """Face weights = mean of the adjacent cells (zero outside), times ``aniso[d]``.
+
+    ``cells`` has shape ``n_d + 1`` (Dirichlet) or ``n_d - 1`` (Neumann) per
+    dimension.  Node ``i`` (Dirichlet: grid point ``i + 1``; Neumann: grid
+    point ``i``) has cells ``c-1`` and ``c`` around it with ``c`` its grid
+    index.
+    """
+    dim = len(shape)
+    faces = []
+    # pad the cells with zeros so that every node has 2 cells per direction
+    padded = np.pad(cells, 1) if bc == "neumann" else cells
+    # now padded has shape (n_d + 1) per dim in both cases, cell c lies between
+    # node-grid points c-1 and c in "unknown index" terms after the shift below
+    for ax in range(dim):
+        # face between node i-1 and i along ax, i = 0..n: it is the grid edge
+        # whose cells along the other axes are (c-1, c) around each node.
+        w = padded
+        for other in range(dim):
+            if other == ax:
+                continue
+            w = 0.5 * (np.take(w, np.arange(0, w.shape[other] - 1), axis=other)
+                       + np.take(w, np.arange(1, w.shape[other]), axis=other))
+        # along ax, the cell index equals the face index (0..n)
+        faces.append(aniso[ax] * w)
+    # shapes: along ax n+1, along others n
+    for ax, w in enumerate(faces):
+        want = tuple(s + (1 if d == ax else 0) for d, s in enumerate(shape))
+        assert w.shape == want, (w.shape, want)
+    return faces
+
+
+@dataclass(eq=False)
+class GridProblem:
+    """A structured-grid elliptic problem, ``-div(K grad u) = f`` on ``(0,1)^d``.
+
+    Use :func:`mgcore.sparse.problems.poisson` and friends rather than this
+    class directly.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Unknowns per dimension on level 1 (finest).
+    bc : {"dirichlet", "neumann"}
+    cells : ndarray, optional
+        Cell-wise coefficient ``k`` (default 1), shape ``n+1`` (Dirichlet) or
+        ``n-1`` (Neumann) per dimension.
+    aniso : tuple of float
+        Direction weights (``(eps, 1)`` for ``-(eps u_xx + u_yy)``).
+    discretization : {"fd", "fem"}
+        ``"fd"`` scales by ``h^-2``; ``"fem"`` is the unscaled P1 stiffness
+        (2D only; seed 003 eq. 5.3).
+    name : str
+        Problem name for reports.
+    """
+
+    shape: tuple
+    bc: str = "dirichlet"
+    cells: Any = None
+    aniso: tuple = ()
+    discretization: str = "fd"
+    name: str = "poisson"
+
+    def __post_init__(self) -> None:
+        self.shape = tuple(int(s) for s in self.shape)
+        dim = len(self.shape)
+        if dim not in (1, 2, 3):
+            raise ValueError(f"shape must have 1, 2 or 3 entries, got {self.shape}")
+        if self.bc not in BOUNDARY_CONDITIONS:
+            raise ValueError(f"bc must be one of {BOUNDARY_CONDITIONS}, got {self.bc!r}")
+        if self.discretization not in ("fd", "fem"):
+            raise ValueError(f"discretization must be 'fd' or 'fem', got {self.discretization!r}")
+        for n in self.shape:
+            if not _valid_size(n, self.bc):
+                allowed = "2^k - 1 (3, 7, 15, ..., 1023)" if self.bc == "dirichlet" else "2^k + 1 (5, 9, 17, ..., 1025)"
+                raise ValueError(f"grid size n = {n} cannot be coarsened with bc={self.bc!r}; n must be {allowed}")
+        cshape = tuple(n + 1 if self.bc == "dirichlet" else n - 1 for n in self.shape)
+        if self.cells is None:
+            self.cells = np.ones(cshape)
+        else:
+            self.cells = np.asarray(self.cells, dtype=np.float64)
+            if self.cells.shape != cshape:
+                raise ValueError(f"cells (coefficient k per grid cell) must have shape {cshape}, got {self.cells.shape}")
+            if not np.all(np.isfinite(self.cells)) or np.any(self.cells <= 0):
+                raise ValueError("cells (coefficient k) must be finite and > 0 everywhere")
+        if not self.aniso:
+            self.aniso = (1.0,) * dim
+        if len(self.aniso) != dim or any(not (a > 0) for a in self.aniso):
+            raise ValueError(f"aniso must hold {dim} positive weights, got {self.aniso}")
+
+    @property
+    def dim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def h(self) -> float:
+        n = self.shape[0]
+        return 1.0 / (n + 1) if self.bc == "dirichlet" else 1.0 / (n - 1)
+
+    @property
+    def singular(self) -> bool:
+        """Pure Neumann problems have the constants as null space."""
+        return self.bc == "neumann"
+
+    def level_data(self, shape: tuple | None = None, cells: np.ndarray | None = None, h: float | None = None) -> GridLevelData:
+        """Face-coefficient operator of the finest level (or of given data)."""
+        shape = self.shape if shape is None else shape
+        cells = self.cells if cells is None else cells
+        h = self.h if h is None else h
+        faces = _faces_from_cells(cells, shape, self.bc, self.aniso)
+        if self.discretization == "fem":
+            scale = 1.0
+        else:
+            scale = 1.0 / (h * h)
+        return GridLevelData(shape, h, self.bc, faces, scale, cells)
+
+    def coarse_data(self, fine: GridLevelData) -> GridLevelData:
+        """Re-discretise on the next coarser grid (cell coefficients averaged)."""
+        shape = tuple(coarsen_size(n, self.bc) for n in fine.shape)
+        c = fine.cells
+        for ax in range(self.dim):
+            c = 0.5 * (np.take(c, np.arange(0, c.shape[ax], 2), axis=ax) + np.take(c, np.arange(1, c.shape[ax], 2), axis=ax))
+        return self.level_data(shape, c, 2 * fine.h)
+
+    def levels(self, max_levels: int | None = None, min_size: int = 3) -> list[GridLevelData]:
+        """Level data from fine to coarse until a grid cannot be coarsened or
+        has at most ``min_size`` unknowns per dimension."""
+        out = [self.level_data()]
+        while (max_levels is None or len(out) < max_levels) and all(
+            can_coarsen(n, self.bc) and coarsen_size(n, self.bc) >= (1 if self.bc == "dirichlet" else 3) for n in out[-1].shape
+        ) and min(out[-1].shape) > min_size:
+            out.append(self.coarse_data(out[-1]))
+        return out
+
+    def grid(self, shape: tuple | None = None) -> list[np.ndarray]:
+        """Node coordinates of the unknowns, one 1-D array per dimension."""
+        shape = self.shape if shape is None else shape
+        out = []
+        for n in shape:
+            if self.bc == "dirichlet":
+                out.append(np.arange(1, n + 1) / (n + 1))
+            else:
+                out.append(np.arange(n) / (n - 1))
+        return out
+
+    def rhs(self, f: Callable | float = 1.0) -> np.ndarray:
+        """Right-hand side vector for a source ``f`` (callable of coordinates or constant).
+
+        FEM problems get the lumped-mass scaling ``h^2 f``.  For Neumann
+        problems the mean is removed so that the system is consistent.
+        """
+        X = np.meshgrid(*self.grid(), indexing="ij")
+        vals = f(*X) if callable(f) else np.full(self.shape, float(f))
+        vals = np.asarray(vals, dtype=np.float64) * np.ones(self.shape)
+        if self.discretization == "fem":
+            vals = vals * self.h ** self.dim
+        if self.bc == "neumann":
+            vals = vals - vals.mean()
+        return vals.ravel()

@@ -1,0 +1,102 @@
+"""Geometric grid transfers on structured grids (seed 003 §4).
+
+* :func:`prolongation` -- (bi/tri)linear interpolation, eq. (4.7)-(4.9)
+  (first case of 4.9), or the P1 "linear" variant (second case of 4.9, 2D).
+* :func:`restriction` -- ``R = P^T / 2^d`` (full weighting) by default, or
+  ``R = P^T`` (``scaling="transpose"``), the stride-2 convolution with the
+  kernel ``K_R`` of Lemma 4.1 (eq. 4.12-4.14).
+* :func:`injection` -- nodal injection, a projection ``Pi`` (eq. 4.18).
+
+Grid conventions are those of :mod:`mgcore.sparse.grid`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from .grid import coarsen_size
+
+__all__ = ["prolongation_1d", "prolongation", "restriction", "injection", "INTERPOLATIONS", "RESTRICTION_SCALINGS"]
+
+INTERPOLATIONS = ("bilinear", "linear")
+RESTRICTION_SCALINGS = ("full-weighting", "transpose")
+
+
+def prolongation_1d(n: int, bc: str) -> sp.csr_matrix:
+    """1D linear interpolation from ``coarsen_size(n)`` to ``n`` points (eq. 4.7-4.8)."""
+    nc = coarsen_size(n, bc)
+    rows, cols, vals = [], [], []
+    off = 1 if bc == "dirichlet" else 0
+    for i in range(nc):
+        c = 2 * i + off
+        for r, v in ((c - 1, 0.5), (c, 1.0), (c + 1, 0.5)):
+            if 0 <= r < n:
+                rows.append(r)
+                cols.append(i)
+                vals.append(v)
+    return sp.csr_matrix((vals, (rows, cols)), shape=(n, nc))
+
+
+def prolongation(shape: tuple, bc: str = "dirichlet", interpolation: str = "bilinear") -> sp.csr_matrix:
+    """Prolongation ``P`` from the coarse grid of ``shape`` to ``shape``.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Fine grid unknowns per dimension.
+    bc : {"dirichlet", "neumann"}
+    interpolation : {"bilinear", "linear"}
+        ``"bilinear"``: tensor-product interpolation (eq. 4.9, first case;
+        trilinear in 3D).  ``"linear"``: P1 interpolation on the triangulation
+        whose diagonals run from ``(i+1, j)`` to ``(i, j+1)`` (eq. 4.9, second
+        case; 2D only), for which ``P^T K P`` is the coarse P1 stiffness.
+    """
+    if interpolation not in INTERPOLATIONS:
+        raise ValueError(f"interpolation must be one of {INTERPOLATIONS}, got {interpolation!r}")
+    P = prolongation_1d(shape[0], bc)
+    for n in shape[1:]:
+        P = sp.kron(P, prolongation_1d(n, bc), format="csr")
+    if interpolation == "bilinear" or len(shape) == 1:
+        return P.tocsr()
+    if len(shape) != 2:
+        raise ValueError("interpolation='linear' is defined for 2D grids only")
+    # P1: the cell-centre value (fine node (2i+o+1, 2j+o+1)) is the mean of the
+    # two coarse nodes on the diagonal (i+1, j) and (i, j+1) instead of all four.
+    n0, n1 = shape
+    c0, c1 = coarsen_size(n0, bc), coarsen_size(n1, bc)
+    off = 1 if bc == "dirichlet" else 0
+    P = P.tolil()
+    for a in range(-1, c0):
+        for b in range(-1, c1):
+            r0, r1 = 2 * a + off + 1, 2 * b + off + 1
+            if not (0 <= r0 < n0 and 0 <= r1 < n1):
+                continue
+            row = r0 * n1 + r1
+            P.rows[row] = []
+            P.data[row] = []
+            for (ci, cj) in ((a + 1, b), (a, b + 1)):
+                if 0 <= ci < c0 and 0 <= cj < c1:
+                    P[row, ci * c1 + cj] = 0.5
+    return P.tocsr()
+
+
+def restriction(shape: tuple, bc: str = "dirichlet", interpolation: str = "bilinear", scaling: str = "full-weighting") -> sp.csr_matrix:
+    """Restriction ``R = P^T / 2^d`` (full weighting) or ``P^T`` (Lemma 4.1)."""
+    if scaling not in RESTRICTION_SCALINGS:
+        raise ValueError(f"scaling must be one of {RESTRICTION_SCALINGS}, got {scaling!r}")
+    R = prolongation(shape, bc, interpolation).T.tocsr()
+    if scaling == "full-weighting":
+        R = R * (0.5 ** len(shape))
+    return R.tocsr()
+
+
+def injection(shape: tuple, bc: str = "dirichlet") -> sp.csr_matrix:
+    """Nodal injection: coarse node value = value at the coinciding fine node."""
+    off = 1 if bc == "dirichlet" else 0
+    Q = None
+    for n in shape:
+        nc = coarsen_size(n, bc)
+        q = sp.csr_matrix((np.ones(nc), (np.arange(nc), 2 * np.arange(nc) + off)), shape=(nc, n))
+        Q = q if Q is None else sp.kron(Q, q, format="csr")
+    return Q.tocsr()
