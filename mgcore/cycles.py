@@ -148,7 +148,7 @@ def mgnet(h: Hierarchy, f: Any, nu: Any, u0: Any = None) -> list[LevelState]:
             break
         nxt = h.levels[l + 1]
         fc = lvl.restrict_residual(f, u)
-        if lvl.Pi is None:
+        if lvl.Pi is None or u is None:  # Pi = 0 (6.23), or the zero iterate (nu_l = 0)
             u0 = None
         else:
             u0 = lvl.Pi(u)

@@ -1,0 +1,38 @@
+"""Sparse backend of mgcore: numpy/scipy operators for Poisson-type problems.
+
+The algorithms live in the backend-neutral core (:mod:`mgcore.cycles`,
+:mod:`mgcore.solve`); this package builds the operators: structured-grid
+problems (:mod:`.problems`), grid transfers (:mod:`.transfers`), smoothers
+(:mod:`.smoothers`), the compiled matrix-free path (:mod:`.structured`), the
+user-facing :class:`MultigridSolver` and a bridge to pyamg hierarchies
+(:mod:`.pyamg_bridge`).
+"""
+
+from .grid import GridLevelData, GridProblem
+from .problems import (
+    PROBLEMS,
+    anisotropic2d,
+    get_problem,
+    poisson,
+    poisson1d,
+    poisson2d,
+    poisson3d,
+    variable2d,
+    variable3d,
+)
+from .solver import MultigridSolver
+
+__all__ = [
+    "GridLevelData",
+    "GridProblem",
+    "MultigridSolver",
+    "PROBLEMS",
+    "anisotropic2d",
+    "get_problem",
+    "poisson",
+    "poisson1d",
+    "poisson2d",
+    "poisson3d",
+    "variable2d",
+    "variable3d",
+]

@@ -1,0 +1,307 @@
+"""Command-line interface: ``mgcore solve | train | demo | models``.
+
+Every subcommand has ``--help``.  Heavy libraries (scipy, numba, torch) are
+imported only by the subcommand that needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from typing import Any, Sequence
+
+__all__ = ["main", "build_parser", "parse_smoother_arg"]
+
+
+def parse_smoother_arg(text: str) -> Any:
+    """Parse ``name`` or ``name:key=value,key=value`` into a smoother spec.
+
+    Values are parsed as int, float, bool or left as strings.
+
+    >>> parse_smoother_arg("chebyshev:degree=3")
+    ('chebyshev', {'degree': 3})
+    >>> parse_smoother_arg("jacobi")
+    'jacobi'
+    """
+    if ":" not in text:
+        return text
+    name, _, rest = text.partition(":")
+    kwargs: dict[str, Any] = {}
+    for item in filter(None, rest.split(",")):
+        if "=" not in item:
+            raise argparse.ArgumentTypeError(f"smoother option {item!r} must look like key=value")
+        k, _, v = item.partition("=")
+        kwargs[k.strip()] = _parse_value(v.strip())
+    return (name.strip(), kwargs)
+
+
+def _parse_value(v: str) -> Any:
+    if v.lower() in ("true", "false"):
+        return v.lower() == "true"
+    for conv in (int, float):
+        try:
+            return conv(v)
+        except ValueError:
+            pass
+    return v
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
+    return v
+
+
+def _add_solve_arguments(p: argparse.ArgumentParser) -> None:
+    from_problems = ["poisson1d", "poisson2d", "poisson3d", "poisson2d-fem", "anisotropic2d", "variable2d", "variable3d"]
+    p.add_argument("--problem", default="poisson2d", choices=from_problems, help="model problem (default poisson2d)")
+    p.add_argument("--n", type=_positive_int, default=255,
+                   help="unknowns per dimension: 2^k-1 for Dirichlet, 2^k+1 for Neumann (default 255)")
+    p.add_argument("--bc", choices=["dirichlet", "neumann"], default=None, help="boundary condition")
+    p.add_argument("--eps", type=float, default=None, help="anisotropy for anisotropic2d (default 0.01)")
+    p.add_argument("--cycle", default="V", help="cycle kind: V, W or F (default V)")
+    p.add_argument("--nu", type=int, nargs=2, default=(2, 2), metavar=("PRE", "POST"), help="smoothing steps (default 2 2)")
+    p.add_argument("--smoother", type=parse_smoother_arg, default=None,
+                   help="smoother, e.g. rbgs, jacobi, gauss-seidel:sweep=symmetric, chebyshev:degree=3 (default rbgs)")
+    p.add_argument("--coarse", choices=["rediscretize", "galerkin"], default=None, help="coarse operators")
+    p.add_argument("--accel", choices=["none", "cg", "gmres"], default="none", help="Krylov acceleration")
+    p.add_argument("--rtol", type=float, default=1e-8, help="relative tolerance (default 1e-8)")
+    p.add_argument("--atol", type=float, default=0.0, help="absolute tolerance (default 0)")
+    p.add_argument("--maxiter", type=int, default=100, help="maximum iterations (default 100)")
+    p.add_argument("--fmg", action="store_true", help="start from a full-multigrid initial guess")
+    p.add_argument("--backend", choices=["sparse", "torch"], default="sparse", help="operator backend")
+    p.add_argument("--device", default="cpu", help="torch device (torch backend)")
+    p.add_argument("--fast", choices=["auto", "on", "off"], default="auto", help="compiled matrix-free path (sparse backend)")
+    p.add_argument("--dtype", choices=["float64", "float32", "mixed"], default="float64",
+                   help="precision (mixed: float32 cycles in float64 refinement, torch backend)")
+    p.add_argument("--threads", type=_positive_int, default=1, help="threads for kernels (default 1)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    p.add_argument("--plot", metavar="FILE.png", default=None, help="write the convergence history as a PNG")
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser of the ``mgcore`` command.
+
+    The ``train`` options come from :mod:`mgcore_torch.train`, imported (with
+    torch) only when ``train`` or ``demo`` is the command in ``argv``.
+    """
+    parser = argparse.ArgumentParser(prog="mgcore", description="Multigrid solvers and MgNet networks from one core.")
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"mgcore {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    ps = sub.add_parser("solve", help="solve a model PDE with multigrid", description="Solve a model PDE with multigrid.")
+    _add_solve_arguments(ps)
+    ps.set_defaults(func=run_solve)
+
+    pt = sub.add_parser("train", help="train a classifier (MgNet family)", description="Train a classifier from the model registry.")
+    words = list(sys.argv[1:] if argv is None else argv)
+    if any(w in ("train", "demo") for w in words):
+        try:
+            from mgcore_torch.train import add_train_arguments, run_train
+
+            add_train_arguments(pt)
+            pt.set_defaults(func=run_train)
+        except ImportError as exc:  # torch missing
+            pt.set_defaults(func=_MissingTorch(str(exc)))
+    else:
+        pt.set_defaults(func=_MissingTorch("the train options load with 'mgcore train --help'"))
+
+    pd = sub.add_parser("demo", help="solve a Poisson problem and train a small MgNet on digits",
+                        description="Main demo: 2D Poisson solve with its convergence table, then a small MgNet on the digits data.")
+    pd.add_argument("--n", type=_positive_int, default=1023, help="Poisson grid size (default 1023)")
+    pd.add_argument("--epochs", type=_positive_int, default=15, help="training epochs (default 15)")
+    pd.set_defaults(func=run_demo)
+
+    pm = sub.add_parser("models", help="list the registered models", description="List the model registry with parameter counts.")
+    pm.add_argument("--counts", action="store_true", help="also build each model to count its parameters")
+    pm.set_defaults(func=run_models)
+    return parser
+
+
+class _MissingTorch:
+    def __init__(self, msg: str):
+        self.msg = msg
+
+    def __call__(self, args: argparse.Namespace) -> int:
+        print(f"mgcore train is unavailable: {self.msg}", file=sys.stderr)
+        return 2
+
+
+def _write_png_atomically(fig: Any, path: str) -> None:
+    d = os.path.dirname(os.path.abspath(path))
+    os.makedirs(d, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=d)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=120)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def plot_history(residuals: Sequence[float], path: str, title: str) -> None:
+    """Write a semilog plot of a residual history to ``path`` (atomically)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    r0 = residuals[0] if residuals and residuals[0] > 0 else 1.0
+    ax.semilogy(range(len(residuals)), [r / r0 for r in residuals], "o-")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("relative residual")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    _write_png_atomically(fig, path)
+    plt.close(fig)
+
+
+def _solve(args: argparse.Namespace) -> tuple[Any, Any]:
+    import numpy as np
+
+    from .sparse.problems import get_problem
+
+    kwargs: dict[str, Any] = {}
+    if args.eps is not None:
+        if args.problem != "anisotropic2d":
+            raise ValueError("--eps applies to --problem anisotropic2d only")
+        kwargs["eps"] = args.eps
+    problem = get_problem(args.problem, args.n, bc=args.bc, **kwargs)
+    b = problem.rhs(_default_source(problem))
+    accel = None if args.accel == "none" else args.accel
+    if args.backend == "torch":
+        from mgcore_torch.linear import TorchMultigridSolver
+
+        import torch
+
+        torch.set_num_threads(args.threads)
+        dtype = torch.float32 if args.dtype == "float32" else torch.float64
+        precision = "mixed" if args.dtype == "mixed" else None
+        kw = dict(nu=tuple(args.nu), cycle=args.cycle, dtype=dtype, device=args.device)
+        if args.smoother is not None:
+            kw["smoother"] = args.smoother
+        if precision:
+            kw["precision"] = precision
+        solver = TorchMultigridSolver(problem, **kw)
+        result = solver.solve(b, rtol=args.rtol, atol=args.atol, maxiter=args.maxiter, accel=accel)
+        return solver, result
+    from .sparse.solver import MultigridSolver
+
+    if args.dtype == "mixed":
+        raise ValueError("--dtype mixed is available with --backend torch only")
+    fast = {"auto": None, "on": True, "off": False}[args.fast]
+    solver = MultigridSolver(problem, smoother=args.smoother, nu=tuple(args.nu), cycle=args.cycle, coarse=args.coarse,
+                             fast=fast, dtype=np.dtype(args.dtype), threads=args.threads)
+    x0 = None
+    if args.fmg:
+        from .cycles import fmg
+
+        x0 = np.asarray(fmg(solver.hierarchy, solver._to_level(b), solver.cycle_kind, solver.nu_pre, solver.nu_post)).copy()
+        x0 = x0.reshape(b.shape)
+    result = solver.solve(b, x0=x0, rtol=args.rtol, atol=args.atol, maxiter=args.maxiter, accel=accel)
+    return solver, result
+
+
+def _default_source(problem: Any) -> Any:
+    """A smooth source with zero mean (so that Neumann problems are consistent)."""
+    import numpy as np
+
+    if problem.dim == 1:
+        return lambda x: np.sin(np.pi * x) + np.cos(2 * np.pi * x)
+    if problem.dim == 2:
+        return lambda x, y: np.sin(np.pi * x) * np.sin(np.pi * y) + np.cos(2 * np.pi * x)
+    return lambda x, y, z: np.sin(np.pi * x) * np.sin(np.pi * y) * np.sin(np.pi * z) + np.cos(2 * np.pi * x)
+
+
+def format_history(residuals: Sequence[float]) -> str:
+    """The residual history as a text table."""
+    lines = [f"{'iter':>5}  {'residual':>12}  {'relative':>10}  {'factor':>7}"]
+    r0 = residuals[0] if residuals and residuals[0] > 0 else 1.0
+    for k, r in enumerate(residuals):
+        fac = f"{r / residuals[k - 1]:7.4f}" if k > 0 and residuals[k - 1] > 0 else "      -"
+        lines.append(f"{k:>5}  {r:12.4e}  {r / r0:10.3e}  {fac}")
+    return "\n".join(lines)
+
+
+def run_solve(args: argparse.Namespace) -> int:
+    """``mgcore solve``: returns 0 when converged, 1 otherwise."""
+    solver, result = _solve(args)
+    d = result.to_dict()
+    d.update(
+        problem=args.problem, n=args.n, backend=args.backend, n_unknowns=int(result.info.get("n_unknowns", 0)),
+        levels=int(getattr(solver, "J", 0)),
+    )
+    if args.plot:
+        plot_history(result.residuals, args.plot, f"{args.problem} n={args.n} {d.get('cycle', '')}-cycle")
+        d["plot"] = args.plot
+    if args.json:
+        print(json.dumps(d, allow_nan=True))
+    else:
+        print(repr(solver))
+        print(format_history(result.residuals))
+        print(
+            f"{'converged' if result.converged else 'NOT converged'} ({result.reason.value}) after "
+            f"{result.iterations} iterations; convergence factor {result.convergence_factor:.4f}"
+        )
+        print(f"setup {result.setup_seconds:.3f} s, solve {result.solve_seconds:.3f} s, "
+              f"{d['n_unknowns']} unknowns")
+        if args.plot:
+            print(f"convergence plot written to {args.plot}")
+    return 0 if result.converged else 1
+
+
+def run_models(args: argparse.Namespace) -> int:
+    """``mgcore models``: list the registry."""
+    from mgcore_torch import list_models, model_info
+
+    for name in list_models():
+        info = model_info(name)
+        line = f"{name:<24} {info.get('reference', '') if isinstance(info, dict) else ''}"
+        if args.counts:
+            from mgcore_torch import get_model
+
+            m = get_model(name)
+            line += f"  {sum(p.numel() for p in m.parameters()):>12,d} parameters"
+        print(line)
+    return 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """``mgcore demo``: a Poisson solve, then a small MgNet trained on digits."""
+    print(f"== 1. 2D Poisson, {args.n}x{args.n} unknowns, V(2,2) multigrid to rtol 1e-8 ==")
+    solve_args = build_parser(["solve"]).parse_args(["solve", "--problem", "poisson2d", "--n", str(args.n)])
+    rc = run_solve(solve_args)
+    if rc != 0:
+        return rc
+    print("\n== 2. MgNet on the digits data (8x8 images, 10 classes) ==")
+    targv = ["train", "--model", "mgnet-small", "--data", "digits", "--epochs", str(args.epochs)]
+    train_args = build_parser(targv).parse_args(targv)
+    return train_args.func(train_args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``mgcore`` console script."""
+    parser = build_parser(argv)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, TypeError) as exc:
+        print(f"mgcore {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
