@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import contextmanager
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -83,7 +84,8 @@ class _Preconditioner:
     def __call__(self, r: np.ndarray) -> np.ndarray:
         s = self.solver
         shaped = s._to_level(np.asarray(r, dtype=s.dtype))
-        e = _core_cycle(s.hierarchy, shaped, None, self.kind, s.nu_pre, s.nu_post)
+        with s.symmetric_cycle():
+            e = _core_cycle(s.hierarchy, shaped, None, self.kind, s.nu_pre, s.nu_post)
         return np.array(e, copy=True).reshape(np.shape(r))
 
 
@@ -198,6 +200,13 @@ class MultigridSolver:
         datas = self._level_data(max_levels, coarse_size)
         self.J = len(datas)
         self.smoothers = parse_smoother_spec(self.smoother_spec, self.J, tuple(_smoothers().SMOOTHERS))
+        for name, kw in self.smoothers:
+            # Red-black post-smoothing red first as well: V(2,2) factor 0.06 instead of 0.15 with the
+            # symmetric (black-first) post-sweep, which is switched on only where symmetry is needed (CG).
+            if name == "red-black":
+                kw.setdefault("order", "red-black")
+        self._datas = datas
+        self._sym_posts: list | None = None
         self.fast, self.fast_reason = self._choose_fast(fast)
         if self.fast:
             from .structured import build_structured_levels
@@ -284,6 +293,47 @@ class MultigridSolver:
             if not last and self.coarse == "galerkin":
                 A = (R.M @ A @ P.M).tocsr()
         return levels
+
+    def _symmetric_posts(self) -> list:
+        """Per level: ``None`` or the symmetric post-smoother replacing ``B_post`` under CG."""
+        if self._sym_posts is None:
+            sm = _smoothers()
+            posts: list = []
+            for l, (name, kw) in enumerate(self.smoothers):
+                if name == "red-black" and kw.get("order") != "symmetric":
+                    if self.fast:
+                        posts.append("symmetric")
+                    else:
+                        lvl = self.levels[l]
+                        posts.append(sm.build_smoother(name, {**kw, "order": "symmetric"}, lvl.A.M, grid=self._datas[l], post=True))
+                else:
+                    posts.append(None)
+            self._sym_posts = posts
+        return self._sym_posts
+
+    @contextmanager
+    def symmetric_cycle(self):
+        """Context in which a cycle is a symmetric operator (for CG).
+
+        Red-black Gauss-Seidel then post-smooths black first, the adjoint of
+        the red-first pre-smoothing; other smoothers already are symmetric in
+        a cycle with ``B_post`` built as the adjoint of ``B``.
+        """
+        saved = []
+        for lvl, alt in zip(self.levels, self._symmetric_posts()):
+            if alt is None:
+                continue
+            if isinstance(alt, str):
+                saved.append((lvl, "order", lvl.order))
+                lvl.order = alt
+            else:
+                saved.append((lvl, "B_post", lvl.B_post))
+                lvl.B_post = alt
+        try:
+            yield self
+        finally:
+            for lvl, attr, val in saved:
+                setattr(lvl, attr, val)
 
     # --------------------------------------------------------------- reports
     @property

@@ -1,0 +1,688 @@
+"""Smoothers for one level of the sparse backend.
+
+Every smoother is a :class:`mgcore.iterations.Smoother` built from a CSR
+matrix ``A`` (and, where needed, the level's grid), holds only arrays and
+numbers (it pickles), and runs ``smooth(A_op, f, u, nu)`` on 1-D numpy
+vectors, ``u = None`` being the zero iterate.  The operator argument
+``A_op`` of :meth:`smooth` is ignored: the smoother uses the matrix it holds,
+and its iterates equal those of the residual-correction definition
+``u <- u + B(f - A u)`` (seed 003 eq. 3.20) with the ``B`` given per class.
+The input ``u`` is never modified.
+
+================ ======================================================== ====================
+name             one step                                                  ``B`` (eq. 3.20)
+================ ======================================================== ====================
+``richardson``   ``u += omega (f - A u)``                                  ``omega I``
+``jacobi``       ``u += omega D^{-1} (f - A u)`` (seed 003 eq. 5.6)        ``omega D^{-1}``
+``gauss-seidel`` lexicographic sweep: ``forward``, ``backward`` or         ``(D + L)^{-1}``,
+                 ``symmetric`` (forward then backward, two sweeps)         ``(D + U)^{-1}``
+``red-black``    Gauss-Seidel in red-black order (structured grids)        ``(D + L_pi)^{-1}``
+``chebyshev``    one Chebyshev polynomial of ``degree`` in ``D^{-1} A``    ``p(D^{-1}A) D^{-1}``
+                 (seed 003 eq. 3.23-3.24)
+``polynomial``   one polynomial from roots or coefficients (seed 000       ``p(M A) M``
+                 eq. 10-21), optionally Jacobi-preconditioned
+================ ======================================================== ====================
+
+``D``, ``L``, ``U``: diagonal, strictly lower and strictly upper part of
+``A``.  Specs follow :mod:`mgcore.config`; :func:`build_smoother` builds one
+smoother of a level from ``(name, options)``.
+
+Pre- and post-smoothing
+-----------------------
+A solver builds two smoothers per level, ``B`` (``post=False``) and
+``B_post`` (``post=True``).  For the post-smoother the sweep order is
+reversed, so that the post-smoother is the adjoint (in the ``A`` inner
+product) of the pre-smoother and the V-cycle is a symmetric operator:
+forward Gauss-Seidel becomes backward and vice versa, red-black sweeps
+black first (unless ``order="red-black"`` asks for red first in both).
+The others (Richardson, Jacobi, symmetric Gauss-Seidel, Chebyshev,
+polynomials in ``D^{-1} A``) are self-adjoint and unchanged.
+
+Red-black ordering (the definition the compiled structured kernels follow)
+--------------------------------------------------------------------------
+The colour of the unknown with 0-based array indices ``(i_0, ..., i_{d-1})``
+in an array of the grid's ``shape`` (x = axis 0, C-order flattening as in
+:mod:`mgcore.sparse.grid`; for Dirichlet grids unknown ``i`` sits on grid
+point ``i + 1``) is **red** if ``i_0 + ... + i_{d-1}`` is even and **black**
+if it is odd.
+
+* One pre-smoothing step is a Gauss-Seidel sweep that visits the red
+  unknowns in increasing flat index, then the black unknowns in increasing
+  flat index, updating in place ``u_i <- u_i + (f_i - sum_j a_ij u_j) / a_ii``.
+* One post-smoothing step (``post=True``, default ``order="symmetric"``)
+  visits exactly the reverse sequence: black unknowns in decreasing flat
+  index, then red unknowns in decreasing flat index.
+* With ``order="red-black"`` the post-smoother sweeps like the
+  pre-smoother.
+
+For the 3-, 5- and 7-point stencils no two unknowns of one colour are
+coupled, so the order inside a colour does not matter: a pre step is "all
+red points from the current black values, then all black points from the
+new red values", a post step "all black, then all red".  This is the
+ordering of the compiled kernels ``rbgs2``/``rbgs3`` of
+:mod:`mgcore.sparse._kernels`, which give the same iterates.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..config import parse_one_spec
+from ..iterations import ChebyshevSemiIteration, Smoother
+from ..polynomials import PolynomialSmoother, chebyshev_roots
+from ..spectrum import estimate_lambda_max
+
+__all__ = [
+    "SparseSmoother",
+    "Richardson",
+    "Jacobi",
+    "GaussSeidel",
+    "RedBlackGaussSeidel",
+    "Chebyshev",
+    "Polynomial",
+    "SMOOTHERS",
+    "build_smoother",
+    "is_symmetric",
+    "jacobi_default_omega",
+]
+
+
+# ------------------------------------------------------------------ helpers
+def _as_csr(A: Any, name: str) -> sp.csr_matrix:
+    if sp.issparse(A):
+        M = A.tocsr()
+    elif isinstance(A, np.ndarray) and A.ndim == 2:
+        M = sp.csr_matrix(A)
+    else:
+        raise TypeError(f"{name}: A must be a scipy.sparse matrix or a 2-D numpy array, got {type(A).__name__}")
+    if M.shape[0] != M.shape[1] or M.shape[0] == 0:
+        raise ValueError(f"{name}: A must be square and non-empty, got shape {M.shape}")
+    if M.dtype not in (np.float32, np.float64):
+        M = M.astype(np.float64)
+    if not M.has_canonical_format:
+        M = M.copy()
+        M.sum_duplicates()
+    return M
+
+
+def _inverse_diagonal(A: sp.csr_matrix, name: str) -> np.ndarray:
+    d = A.diagonal()
+    bad = np.flatnonzero(d == 0)
+    if bad.size:
+        raise ValueError(f"{name}: A has zero diagonal entries (rows {bad[:5].tolist()}...); this smoother divides by diag(A)")
+    return (1.0 / d.astype(np.float64)).astype(A.dtype)
+
+
+def _check_positive(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) or not (value > 0):
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
+    return float(value)
+
+
+def _grid_shape(grid: Any, shape: Any, n: int, name: str) -> tuple | None:
+    if shape is None and grid is not None:
+        shape = getattr(grid, "shape", None)
+    if shape is None:
+        return None
+    shape = tuple(int(s) for s in shape)
+    if int(np.prod(shape)) != n:
+        raise ValueError(f"{name}: grid shape {shape} has {int(np.prod(shape))} points but A has {n} rows")
+    return shape
+
+
+class _DiagScale:
+    """``r -> d * r`` as a picklable callable."""
+
+    def __init__(self, d: np.ndarray):
+        self.d = d
+
+    def __call__(self, r: np.ndarray) -> np.ndarray:
+        return self.d * r
+
+
+class _Identity:
+    """``r -> r`` as a picklable callable."""
+
+    def __call__(self, r: np.ndarray) -> np.ndarray:
+        return r
+
+
+class _MatVec:
+    """``u -> A @ u`` as a picklable callable."""
+
+    def __init__(self, A: sp.csr_matrix):
+        self.A = A
+
+    def __call__(self, u: np.ndarray) -> np.ndarray:
+        return self.A @ u
+
+
+# -------------------------------------------------------- compiled kernels
+_KERNELS: dict = {}
+
+
+def _kernels() -> dict:
+    """numba kernels for in-place Gauss-Seidel sweeps over a CSR matrix (compiled once, cached)."""
+    if not _KERNELS:
+        import numba
+
+        @numba.njit(cache=True, nogil=True)
+        def gs_range(indptr, indices, data, dinv, f, u, start, stop, step):  # pragma: no cover - compiled
+            for i in range(start, stop, step):
+                s = f[i]
+                for k in range(indptr[i], indptr[i + 1]):
+                    s -= data[k] * u[indices[k]]
+                u[i] += s * dinv[i]
+
+        @numba.njit(cache=True, nogil=True)
+        def gs_order(indptr, indices, data, dinv, f, u, order):  # pragma: no cover - compiled
+            for t in range(order.shape[0]):
+                i = order[t]
+                s = f[i]
+                for k in range(indptr[i], indptr[i + 1]):
+                    s -= data[k] * u[indices[k]]
+                u[i] += s * dinv[i]
+
+        _KERNELS["range"] = gs_range
+        _KERNELS["order"] = gs_order
+    return _KERNELS
+
+
+# ----------------------------------------------------------------- classes
+class SparseSmoother(Smoother):
+    """Base class: holds the CSR matrix ``A``; ``smooth`` copies ``u`` and calls :meth:`_step`.
+
+    Subclasses set ``name`` (the registry key), ``options`` (the keyword
+    options a spec may give) and ``symmetric`` (whether one smoothing step is
+    self-adjoint in the ``A`` inner product when ``A`` is SPD).
+    """
+
+    name = ""
+    symmetric = True
+
+    def __init__(self, A: Any):
+        self.A = _as_csr(A, type(self).__name__)
+        self.n = self.A.shape[0]
+
+    @classmethod
+    def options(cls) -> tuple[str, ...]:
+        """Keyword options accepted by the constructor (besides ``A`` and ``grid``)."""
+        sig = inspect.signature(cls.__init__)
+        return tuple(p for p in sig.parameters if p not in ("self", "A", "grid"))
+
+    @classmethod
+    def post_options(cls, options: dict) -> dict:
+        """Options of the post-smoother that is adjoint to the one built from ``options``."""
+        return dict(options)
+
+    def _start(self, f: np.ndarray, u: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        f = np.asarray(f)
+        if f.shape != (self.n,):
+            raise ValueError(f"{type(self).__name__}: f must be a vector of shape ({self.n},), got {f.shape}")
+        if u is None:
+            return f, None
+        u = np.asarray(u)
+        if u.shape != (self.n,):
+            raise ValueError(f"{type(self).__name__}: u must be a vector of shape ({self.n},), got {u.shape}")
+        return f, u.copy()
+
+    def smooth(self, A, f, u, nu):
+        f, u = self._start(f, u)
+        for _ in range(nu):
+            u = self._step(f, u)
+        return u
+
+    def _step(self, f: np.ndarray, u: np.ndarray | None) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(n={self.n})"
+
+
+class Richardson(SparseSmoother):
+    """Richardson iteration ``u += omega (f - A u)``, ``B = omega I`` (seed 003 eq. 3.20).
+
+    Parameters
+    ----------
+    A : sparse matrix
+    omega : float, optional
+        Step size; default ``1 / lambda_max(A)`` with ``lambda_max`` from
+        :func:`mgcore.spectrum.estimate_lambda_max` (20 Lanczos steps).
+    lambda_max : float, optional
+        Use this ``lambda_max`` instead of estimating it.
+    """
+
+    name = "richardson"
+
+    def __init__(self, A, omega: float | None = None, lambda_max: float | None = None, grid: Any = None):
+        super().__init__(A)
+        if omega is None:
+            lmax = estimate_lambda_max(self.A) if lambda_max is None else _check_positive(lambda_max, "lambda_max")
+            omega = 1.0 / lmax
+        self.omega = _check_positive(omega, "omega")
+
+    def _step(self, f, u):
+        if u is None:
+            return (self.omega * f).astype(f.dtype, copy=False)
+        return u + self.omega * (f - self.A @ u)
+
+    def __repr__(self) -> str:
+        return f"Richardson(omega={self.omega:.4g}, n={self.n})"
+
+
+def jacobi_default_omega(dim: int | None) -> float:
+    """Default damping of Jacobi: ``2d/(2d+1)`` in ``d`` dimensions, 2/3 when unknown.
+
+    ``2/3``, ``4/5`` and ``6/7`` minimise the smoothing factor (the largest
+    amplification of the high frequencies) of damped Jacobi for the 3-, 5-
+    and 7-point Laplacians: the eigenvalues of ``D^{-1} A`` on the high
+    frequencies fill ``[1/d, 2)`` and ``omega = 2/(1/d + 2)`` balances
+    ``|1 - omega/d| = |1 - 2 omega|`` (giving smoothing factors 1/3, 3/5, 5/7).
+    """
+    if dim is None:
+        return 2.0 / 3.0
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
+        raise ValueError(f"dim must be a positive int, got {dim!r}")
+    return 2.0 * dim / (2.0 * dim + 1.0)
+
+
+class Jacobi(SparseSmoother):
+    """Damped Jacobi ``u += omega D^{-1} (f - A u)``, ``B = omega D^{-1}`` (seed 003 eq. 5.6).
+
+    Parameters
+    ----------
+    A : sparse matrix
+    omega : float, optional
+        Damping; default :func:`jacobi_default_omega` of the grid's dimension
+        (4/5 in 2D, 6/7 in 3D, 2/3 in 1D or without grid information).
+    dim : int, optional
+        Space dimension, when no ``grid`` is given.
+    grid : GridLevelData, optional
+        Grid of the level (its ``dim`` sets the default ``omega``).
+    """
+
+    name = "jacobi"
+
+    def __init__(self, A, omega: float | None = None, dim: int | None = None, grid: Any = None):
+        super().__init__(A)
+        if dim is None and grid is not None:
+            dim = getattr(grid, "dim", None)
+        self.omega = _check_positive(jacobi_default_omega(dim) if omega is None else omega, "omega")
+        self.dinv = _inverse_diagonal(self.A, "Jacobi")
+        self.scaled = (self.omega * self.dinv).astype(self.A.dtype)
+
+    def _step(self, f, u):
+        if u is None:
+            return self.scaled * f
+        return u + self.scaled * (f - self.A @ u)
+
+    def __repr__(self) -> str:
+        return f"Jacobi(omega={self.omega:.4g}, n={self.n})"
+
+
+_SWEEPS = ("forward", "backward", "symmetric")
+
+
+class GaussSeidel(SparseSmoother):
+    """Lexicographic Gauss-Seidel (compiled in-place sweep over the CSR rows).
+
+    ``forward``: rows ``0 .. n-1``, ``B = (D + L)^{-1}``; ``backward``: rows
+    ``n-1 .. 0``, ``B = (D + U)^{-1}``; ``symmetric``: a forward then a
+    backward sweep (one step = two sweeps; ``B = (D+U)^{-1} D (D+L)^{-1}``,
+    symmetric for symmetric ``A``).  Row ``i`` is updated as
+    ``u_i <- u_i + (f_i - sum_j a_ij u_j) / a_ii`` with the newest values.
+
+    Parameters
+    ----------
+    A : sparse matrix
+    sweep : {"forward", "backward", "symmetric"}
+    """
+
+    name = "gauss-seidel"
+
+    def __init__(self, A, sweep: str = "forward", grid: Any = None):
+        super().__init__(A)
+        if sweep not in _SWEEPS:
+            raise ValueError(f"GaussSeidel: sweep must be one of {_SWEEPS}, got {sweep!r}")
+        self.sweep = sweep
+        self.symmetric = sweep == "symmetric"
+        self.dinv = _inverse_diagonal(self.A, "GaussSeidel")
+
+    @classmethod
+    def post_options(cls, options):
+        out = dict(options)
+        s = out.get("sweep", "forward")
+        out["sweep"] = {"forward": "backward", "backward": "forward"}.get(s, s)
+        return out
+
+    def _sweeps(self):
+        return {"forward": ("f",), "backward": ("b",), "symmetric": ("f", "b")}[self.sweep]
+
+    def _step(self, f, u):
+        dtype = np.result_type(self.A.dtype, f.dtype)
+        if u is None:
+            u = np.zeros(self.n, dtype=dtype)
+        elif u.dtype != dtype:
+            u = u.astype(dtype)
+        f = np.ascontiguousarray(f, dtype=dtype)
+        k = _kernels()["range"]
+        A = self.A
+        data, dinv = A.data.astype(dtype, copy=False), self.dinv.astype(dtype, copy=False)
+        for s in self._sweeps():
+            if s == "f":
+                k(A.indptr, A.indices, data, dinv, f, u, 0, self.n, 1)
+            else:
+                k(A.indptr, A.indices, data, dinv, f, u, self.n - 1, -1, -1)
+        return u
+
+    def __repr__(self) -> str:
+        return f"GaussSeidel(sweep={self.sweep!r}, n={self.n})"
+
+
+#: ``order`` option of red-black Gauss-Seidel (same meaning as in
+#: :mod:`mgcore.sparse.structured`): ``"symmetric"`` -- the post-smoother
+#: sweeps in the exact reverse order (black first), the adjoint of the
+#: pre-smoother; ``"red-black"`` -- the post-smoother sweeps red first as well.
+RB_ORDERS = ("symmetric", "red-black")
+
+
+class RedBlackGaussSeidel(SparseSmoother):
+    """Red-black Gauss-Seidel on a structured grid.
+
+    The ordering is defined precisely in the module docstring: red = even
+    sum of the 0-based array indices; a pre-smoothing step sweeps red then
+    black in increasing flat index; a post-smoothing step (``post=True``
+    with ``order="symmetric"``) the exact reverse, black then red in
+    decreasing flat index.  A step equals the residual correction with
+    ``B = (D + L_pi)^{-1}``, the forward Gauss-Seidel operator of ``A``
+    permuted to the visiting order (:meth:`ordering`).
+
+    Parameters
+    ----------
+    A : sparse matrix
+    order : {"symmetric", "red-black"}
+        Order of the post-smoother (see :data:`RB_ORDERS`); default
+        ``"symmetric"``.
+    post : bool
+        Whether this is the post-smoother (set by :func:`build_smoother`).
+    shape : tuple of int, optional
+        Grid shape (unknowns per dimension), when no ``grid`` is given.
+    grid : GridLevelData, optional
+        Grid of the level; its ``shape`` defines the colouring.
+    """
+
+    name = "red-black"
+    symmetric = False
+
+    def __init__(self, A, order: str = "symmetric", post: bool = False, shape: tuple | None = None, grid: Any = None):
+        super().__init__(A)
+        if order not in RB_ORDERS:
+            raise ValueError(f"RedBlackGaussSeidel: order must be one of {RB_ORDERS}, got {order!r}")
+        if not isinstance(post, bool):
+            raise TypeError(f"RedBlackGaussSeidel: post must be a bool, got {post!r}")
+        self.shape = _grid_shape(grid, shape, self.n, "RedBlackGaussSeidel")
+        if self.shape is None:
+            raise ValueError("RedBlackGaussSeidel needs the grid shape for its colouring: pass grid= (GridLevelData) or shape=")
+        self.order, self.post = order, post
+        self.red_first = (not post) or order == "red-black"
+        self.dinv = _inverse_diagonal(self.A, "RedBlackGaussSeidel")
+        self.visit = self.ordering(self.shape, self.red_first)
+
+    @classmethod
+    def options(cls) -> tuple[str, ...]:
+        return tuple(o for o in super().options() if o != "post")
+
+    @staticmethod
+    def colours(shape: tuple) -> np.ndarray:
+        """Colour of every unknown (flat C order): 0 = red (even index sum), 1 = black."""
+        idx = np.indices(shape).sum(axis=0)
+        return (idx % 2).ravel().astype(np.int8)
+
+    @classmethod
+    def ordering(cls, shape: tuple, red_first: bool = True) -> np.ndarray:
+        """Flat indices in the order one step visits them (see the module docstring).
+
+        ``red_first=True``: red ascending, then black ascending;
+        ``False``: the reverse sequence (black descending, then red descending).
+        """
+        c = cls.colours(shape)
+        seq = np.concatenate([np.flatnonzero(c == 0), np.flatnonzero(c == 1)])
+        return np.ascontiguousarray(seq if red_first else seq[::-1]).astype(np.int64)
+
+    def _step(self, f, u):
+        dtype = np.result_type(self.A.dtype, f.dtype)
+        if u is None:
+            u = np.zeros(self.n, dtype=dtype)
+        elif u.dtype != dtype:
+            u = u.astype(dtype)
+        f = np.ascontiguousarray(f, dtype=dtype)
+        A = self.A
+        _kernels()["order"](
+            A.indptr, A.indices, A.data.astype(dtype, copy=False), self.dinv.astype(dtype, copy=False), f, u, self.visit
+        )
+        return u
+
+    def __repr__(self) -> str:
+        first = "red" if self.red_first else "black"
+        return f"RedBlackGaussSeidel({first} first, order={self.order!r}, shape={self.shape})"
+
+
+class Chebyshev(SparseSmoother):
+    """Jacobi-preconditioned Chebyshev smoother (seed 003 eq. 3.23-3.24).
+
+    One smoothing step is one Chebyshev polynomial of degree ``degree`` in
+    ``D^{-1} A``: ``degree`` steps of
+    :class:`~mgcore.iterations.ChebyshevSemiIteration` restarted at every
+    smoothing step, so ``nu`` smoothing steps cost ``nu * degree`` products
+    with ``A`` (a fixed polynomial per step keeps the smoother the same
+    operator at every step and for every ``nu``).  The polynomial damps the
+    interval ``[lmax/ratio, safety * lmax]``, ``lmax`` the largest eigenvalue
+    of ``D^{-1} A`` (estimated by :func:`mgcore.spectrum.estimate_lambda_max`
+    unless given), uniformly to ``1/T_degree(...)`` (:meth:`bound`).
+
+    Parameters
+    ----------
+    A : sparse matrix
+    degree : int
+        Polynomial degree per smoothing step (default 3).
+    ratio : float
+        ``lmax / lmin`` of the damped interval (default 30).
+    lmax : float, optional
+        Largest eigenvalue of ``D^{-1} A`` (of ``A`` with
+        ``precondition=None``); estimated when not given.
+    safety : float
+        Factor on ``lmax`` for the upper end of the interval (default 1.1).
+    lower, upper : float, optional
+        The interval ``[lower, upper]`` itself (both or none), instead of
+        ``ratio``/``lmax``/``safety``; same meaning as in
+        :mod:`mgcore.sparse.structured`.
+    precondition : {"jacobi", None}
+        ``"jacobi"``: polynomial in ``D^{-1} A``; ``None``: in ``A``.
+    """
+
+    name = "chebyshev"
+
+    def __init__(
+        self,
+        A,
+        degree: int = 3,
+        ratio: float = 30.0,
+        lmax: float | None = None,
+        safety: float = 1.1,
+        lower: float | None = None,
+        upper: float | None = None,
+        precondition: str | None = "jacobi",
+        grid: Any = None,
+    ):
+        super().__init__(A)
+        if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) or degree < 1:
+            raise ValueError(f"Chebyshev: degree must be an int >= 1, got {degree!r}")
+        if precondition not in ("jacobi", None):
+            raise ValueError(f"Chebyshev: precondition must be 'jacobi' or None, got {precondition!r}")
+        self.degree = int(degree)
+        self.precondition = precondition
+        if precondition == "jacobi":
+            self.dinv = _inverse_diagonal(self.A, "Chebyshev")
+            M = _DiagScale(self.dinv)
+        else:
+            self.dinv = None
+            M = _Identity()
+        if (lower is None) != (upper is None):
+            raise ValueError("Chebyshev: give both lower and upper (the damped interval) or neither")
+        if lower is not None:
+            lo, hi = _check_positive(lower, "lower"), _check_positive(upper, "upper")
+            if not lo < hi:
+                raise ValueError(f"Chebyshev needs 0 < lower < upper, got lower={lower}, upper={upper}")
+            self.lmax = hi
+        else:
+            ratio = _check_positive(ratio, "ratio")
+            if ratio <= 1:
+                raise ValueError(f"Chebyshev: ratio must be > 1, got {ratio!r}")
+            safety = _check_positive(safety, "safety")
+            self.lmax = estimate_lambda_max(self.A, B=self.dinv) if lmax is None else _check_positive(lmax, "lmax")
+            lo, hi = self.lmax / ratio, safety * self.lmax
+        self.semi = ChebyshevSemiIteration(M, lo, hi)
+        self._Aop = _MatVec(self.A)
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        """The damped interval ``[lmin, lmax]`` of ``D^{-1} A``."""
+        return self.semi.lmin, self.semi.lmax
+
+    def bound(self) -> float:
+        """Reduction factor of one step on the damped interval, ``1/T_degree``."""
+        return self.semi.bound(self.degree)
+
+    def _step(self, f, u):
+        return self.semi.smooth(self._Aop, f, u, self.degree)
+
+    def __repr__(self) -> str:
+        lo, hi = self.interval
+        return f"Chebyshev(degree={self.degree}, interval=[{lo:.4g}, {hi:.4g}], n={self.n})"
+
+
+class Polynomial(SparseSmoother):
+    """Polynomial smoother from roots or coefficients (seed 000 eq. 10-21).
+
+    Wraps :class:`mgcore.polynomials.PolynomialSmoother`; one smoothing step
+    applies the whole polynomial once.  With ``precondition="jacobi"`` the
+    polynomial is in ``D^{-1} A`` (roots then refer to the spectrum of
+    ``D^{-1} A``, roughly ``(0, 2]`` for Laplacians).
+
+    Parameters
+    ----------
+    A : sparse matrix
+    roots : sequence, optional
+        Real roots, pairs ``(a, b)`` or complex numbers (see
+        :class:`~mgcore.polynomials.PolynomialSmoother`).
+    g : sequence, optional
+        g-factor coefficients (eq. 20).
+    coefficients : sequence, optional
+        ``alpha_0 .. alpha_d`` of ``p`` (eq. 11).
+    precondition : {None, "jacobi"}
+    degree, ratio : int, float
+        Used only when no roots, g or coefficients are given: the roots are
+        then :func:`~mgcore.polynomials.chebyshev_roots` of degree
+        ``degree`` on ``[lmax/ratio, 1.1 lmax]`` of the (preconditioned)
+        operator, ``lmax`` estimated.
+    """
+
+    name = "polynomial"
+
+    def __init__(
+        self,
+        A,
+        roots: Any = None,
+        g: Any = None,
+        coefficients: Any = None,
+        precondition: str | None = None,
+        degree: int = 3,
+        ratio: float = 30.0,
+        grid: Any = None,
+    ):
+        super().__init__(A)
+        if precondition not in ("jacobi", None):
+            raise ValueError(f"Polynomial: precondition must be 'jacobi' or None, got {precondition!r}")
+        self.precondition = precondition
+        self.dinv = _inverse_diagonal(self.A, "Polynomial") if precondition == "jacobi" else None
+        M = None if self.dinv is None else _DiagScale(self.dinv)
+        if roots is None and g is None and coefficients is None:
+            if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) or degree < 1:
+                raise ValueError(f"Polynomial: degree must be an int >= 1, got {degree!r}")
+            ratio = _check_positive(ratio, "ratio")
+            lmax = estimate_lambda_max(self.A, B=self.dinv)
+            roots = chebyshev_roots(int(degree), lmax / ratio, 1.1 * lmax)
+        self.poly = PolynomialSmoother(roots, g=g, coefficients=coefficients, M=M)
+        self._Aop = _MatVec(self.A)
+
+    def _step(self, f, u):
+        return self.poly.step(self._Aop, f, u)
+
+    def __repr__(self) -> str:
+        return f"Polynomial({self.poly!r}, precondition={self.precondition!r})"
+
+
+#: registry: canonical smoother name -> class
+SMOOTHERS: dict[str, type] = {
+    cls.name: cls for cls in (Richardson, Jacobi, GaussSeidel, RedBlackGaussSeidel, Chebyshev, Polynomial)
+}
+
+
+def build_smoother(name: str, kwargs: dict | None, A: Any, grid: Any = None, post: bool = False) -> Smoother:
+    """Build the smoother ``name`` of one level.
+
+    Parameters
+    ----------
+    name : str
+        A name of :data:`SMOOTHERS` or an alias (:data:`mgcore.config.ALIASES`).
+    kwargs : dict or None
+        Options (see each class); unknown ones raise ``ValueError``.
+    A : sparse matrix
+        The level's operator.
+    grid : GridLevelData, optional
+        The level's grid (needed by ``red-black``; sets Jacobi's default
+        ``omega``).
+    post : bool
+        Build the post-smoother: the sweep order is reversed (forward <->
+        backward Gauss-Seidel, red-black sweeps black first) so that it is the
+        adjoint of the pre-smoother.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> from mgcore.sparse.smoothers import build_smoother
+    >>> A = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(5, 5), format="csr")
+    >>> build_smoother("gs", {}, A, post=True)
+    GaussSeidel(sweep='backward', n=5)
+    """
+    canon, opts = parse_one_spec((name, dict(kwargs or {})), tuple(SMOOTHERS))
+    cls = SMOOTHERS[canon]
+    if "post" in opts:
+        raise ValueError("'post' is not a smoother option: build_smoother(..., post=True) builds the post-smoother")
+    allowed = cls.options()
+    unknown = sorted(set(opts) - set(allowed))
+    if unknown:
+        raise ValueError(f"unknown option(s) {unknown} for smoother {canon!r}; allowed: {', '.join(allowed)}")
+    if post:
+        opts = cls.post_options(opts)
+    if cls is RedBlackGaussSeidel:
+        opts["post"] = bool(post)
+    return cls(A, grid=grid, **opts)
+
+
+def is_symmetric(name: str, kwargs: dict | None = None) -> bool:
+    """Whether one step of the smoother is self-adjoint in the ``A`` inner product (SPD ``A``).
+
+    True for Richardson, Jacobi, symmetric Gauss-Seidel, Chebyshev and
+    polynomials; False for forward/backward Gauss-Seidel and red-black.  A
+    V- or W-cycle with ``B_post`` built by ``build_smoother(..., post=True)``
+    and ``nu_pre == nu_post`` is symmetric for every smoother here.
+    """
+    canon, opts = parse_one_spec((name, dict(kwargs or {})), tuple(SMOOTHERS))
+    if canon == "gauss-seidel":
+        return opts.get("sweep", "forward") == "symmetric"
+    return bool(SMOOTHERS[canon].symmetric)

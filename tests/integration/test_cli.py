@@ -1,0 +1,62 @@
+"""Drive the ``mgcore`` command line as a user would."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ENV = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+
+
+def run(*args, check=True):
+    p = subprocess.run([sys.executable, "-m", "mgcore", *args], capture_output=True, text=True, env=ENV, timeout=600)
+    if check and p.returncode != 0:
+        raise AssertionError(f"mgcore {' '.join(args)} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
+    return p
+
+
+@pytest.mark.parametrize("sub", [[], ["solve"], ["train"], ["demo"], ["models"]])
+def test_every_subcommand_has_help(sub):
+    p = run(*sub, "--help")
+    assert "usage: mgcore" in p.stdout
+
+
+def test_solve_json_has_the_documented_fields():
+    p = run("solve", "--problem", "poisson2d", "--n", "127", "--rtol", "1e-8", "--json")
+    d = json.loads(p.stdout)
+    for key in ("converged", "iterations", "residuals", "convergence_factor", "setup_seconds", "solve_seconds", "n_unknowns"):
+        assert key in d
+    assert d["converged"] is True and d["n_unknowns"] == 127 * 127
+    assert d["convergence_factor"] <= 0.1
+    assert d["residuals"][-1] <= 1e-8 * d["residuals"][0]
+    assert len(d["residuals"]) == d["iterations"] + 1
+
+
+def test_solve_table_and_plot(tmp_path):
+    png = tmp_path / "hist.png"
+    p = run("solve", "--problem", "poisson3d", "--n", "15", "--accel", "cg", "--smoother", "jacobi", "--plot", str(png))
+    assert "converged" in p.stdout and "iter" in p.stdout and "setup" in p.stdout
+    assert png.exists() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_solve_with_options_and_neumann():
+    p = run("solve", "--problem", "poisson2d", "--bc", "neumann", "--n", "65", "--cycle", "W",
+            "--smoother", "chebyshev:degree=3", "--fast", "off", "--json")
+    d = json.loads(p.stdout)
+    assert d["converged"] and d["cycle"] == "W"
+
+
+def test_bad_input_gives_a_clear_error():
+    p = run("solve", "--n", "100", check=False)
+    assert p.returncode == 2 and "cannot be coarsened" in p.stderr
+    p = run("solve", "--smoother", "nonsense", "--n", "15", check=False)
+    assert p.returncode == 2 and "allowed names" in p.stderr
+    p = run("solve", "--problem", "nope", check=False)
+    assert p.returncode == 2 and "invalid choice" in p.stderr
+
+
+def test_not_converged_returns_nonzero():
+    p = run("solve", "--n", "63", "--maxiter", "1", "--rtol", "1e-12", check=False)
+    assert p.returncode == 1 and "NOT converged" in p.stdout
