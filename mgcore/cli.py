@@ -298,7 +298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, FileNotFoundError, FloatingPointError) as exc:
         print(f"mgcore {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

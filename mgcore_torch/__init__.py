@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["get_model", "list_models", "register_model", "model_info"]
+__all__ = ["get_model", "list_models", "register_model", "model_info", "TorchMultigridSolver", "poisson_hierarchy",
+           "Trainer", "History", "load_dataset", "load_digits_dataset", "make_loaders"]
 
 _LAZY = {
     "get_model": "mgcore_torch.models",
@@ -22,6 +23,11 @@ _LAZY = {
     "model_info": "mgcore_torch.models",
     "TorchMultigridSolver": "mgcore_torch.linear",
     "poisson_hierarchy": "mgcore_torch.linear",
+    "Trainer": "mgcore_torch.train",
+    "History": "mgcore_torch.train",
+    "load_dataset": "mgcore_torch.data",
+    "load_digits_dataset": "mgcore_torch.data",
+    "make_loaders": "mgcore_torch.data",
 }
 
 

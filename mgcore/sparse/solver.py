@@ -345,7 +345,9 @@ class MultigridSolver:
         out = []
         for lvl in self.levels:
             n = int(np.prod(lvl.shape)) if lvl.shape else int(lvl.meta.get("n", 0))
-            out.append((n, int(lvl.meta.get("nnz", 0))))
+            # matrix-free levels: count the stencil entries an assembled matrix would hold
+            nnz = int(lvl.meta.get("nnz", 0)) or (2 * len(lvl.shape) + 1) * n
+            out.append((n, nnz))
         return out
 
     @property

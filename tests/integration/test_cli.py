@@ -60,3 +60,17 @@ def test_bad_input_gives_a_clear_error():
 def test_not_converged_returns_nonzero():
     p = run("solve", "--n", "63", "--maxiter", "1", "--rtol", "1e-12", check=False)
     assert p.returncode == 1 and "NOT converged" in p.stdout
+
+
+def test_train_mgnet_small_on_digits_reaches_high_accuracy(tmp_path):
+    ckpt = tmp_path / "ckpt.pt"
+    p = run("train", "--model", "mgnet-small", "--data", "digits", "--epochs", "6", "--seed", "0",
+            "--threads", "2", "--checkpoint", str(ckpt), "--json")
+    d = json.loads(p.stdout.strip().splitlines()[-1])
+    assert d["test_accuracy"] >= 0.9, d["test_accuracy"]
+    assert ckpt.exists()
+    # resuming a finished run trains no further epoch and reports the same accuracy
+    p2 = run("train", "--model", "mgnet-small", "--data", "digits", "--epochs", "6", "--seed", "0",
+             "--threads", "2", "--checkpoint", str(ckpt), "--resume", "--json")
+    d2 = json.loads(p2.stdout.strip().splitlines()[-1])
+    assert abs(d2["test_accuracy"] - d["test_accuracy"]) < 1e-12
