@@ -74,3 +74,16 @@ def test_train_mgnet_small_on_digits_reaches_high_accuracy(tmp_path):
              "--threads", "2", "--checkpoint", str(ckpt), "--resume", "--json")
     d2 = json.loads(p2.stdout.strip().splitlines()[-1])
     assert abs(d2["test_accuracy"] - d["test_accuracy"]) < 1e-12
+
+
+def test_solve_with_the_torch_backend_matches_the_sparse_backend():
+    a = json.loads(run("solve", "--n", "127", "--json").stdout)
+    b = json.loads(run("solve", "--n", "127", "--backend", "torch", "--json").stdout)
+    assert a["iterations"] == b["iterations"]
+    assert np_allclose(a["residuals"], b["residuals"], 1e-10)
+    c = json.loads(run("solve", "--n", "127", "--backend", "torch", "--dtype", "mixed", "--json").stdout)
+    assert c["converged"] and c["residuals"][-1] <= 1e-8 * c["residuals"][0]
+
+
+def np_allclose(x, y, rtol):
+    return len(x) == len(y) and all(abs(p - q) <= rtol * max(abs(p), abs(q)) for p, q in zip(x, y))
