@@ -321,6 +321,10 @@ def fake_registry(monkeypatch):
     mod = types.ModuleType("mgcore_torch.models")
     mod.get_model = _tiny_get_model
     monkeypatch.setitem(sys.modules, "mgcore_torch.models", mod)
+    import mgcore_torch
+
+    # once the real registry was imported, ``from mgcore_torch import models`` reads the package attribute
+    monkeypatch.setattr(mgcore_torch, "models", mod, raising=False)
     return mod
 
 

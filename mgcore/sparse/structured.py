@@ -1,0 +1,658 @@
+"""Fast matrix-free multigrid levels for structured grids (compiled kernels).
+
+:class:`StructuredLevel` is a :class:`mgcore.hierarchy.Level` whose
+operations run compiled numba kernels (:mod:`mgcore.sparse._kernels`) on
+preallocated per-level buffers:
+
+* ``smooth`` -- red-black Gauss-Seidel (pre: red then black, post: black
+  then red), damped Jacobi, or Jacobi-preconditioned Chebyshev
+  semi-iteration (seed 003 eq. 3.23-3.24, ``B = tau D^{-1}``), in place;
+* ``restrict_residual`` -- fused ``f^{l+1} = R(f^l - A^l u^l)`` with the full
+  weighting ``R = P^T / 2^d`` (seed 003 Lemma 4.1, Alg. 1 line 8), written
+  into the coarse level's ``f`` buffer;
+* ``correct`` -- fused ``u^l <- u^l + P u^{l+1}`` (seed 003 eq. 4.7-4.9,
+  5.13) into the level's ``u`` buffer;
+* the coarsest level solves exactly with a precomputed dense inverse
+  (pseudo-inverse for the singular Neumann problem).
+
+The operator is read from the face-coefficient arrays of
+:class:`mgcore.sparse.grid.GridLevelData`, so constant, anisotropic and
+variable coefficients with Dirichlet or Neumann boundaries share one code
+path (interior points of levels whose faces are constant per direction use
+scalar weights).  ``A``, ``R`` and ``P`` remain plain (allocating) callables,
+so the generic algorithms of :mod:`mgcore.cycles` (``mg0``, ``mgnet``,
+``fmg``, ...) run on these levels unchanged.
+
+Buffer semantics: ``smooth``, ``correct`` and ``coarse_solve`` return the
+level's own ``u`` buffer.  An iterate ``u=None`` zero-fills it; an iterate that
+is not the level's buffer is copied into it first (the caller's array is never
+modified).  Iterates are arrays of the grid shape (x = axis 0, C order); flat
+vectors are accepted and reshaped.  Copy a returned iterate if it must
+survive the next cycle.
+
+Importing this module does not import numba; the kernels are loaded (and
+compiled on first use, cached on disk) when a level is built.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..hierarchy import Level
+from ..iterations import Smoother, chebyshev_omegas
+from .grid import GridLevelData, GridProblem, coarsen_size
+
+__all__ = [
+    "STRUCTURED_SMOOTHERS",
+    "RBGS_ORDERS",
+    "StructuredLevel",
+    "build_structured_levels",
+    "structured_support",
+    "structured_memory",
+]
+
+#: Orders of the red-black Gauss-Seidel post-smoother: ``"symmetric"`` (post:
+#: black then red, the adjoint of the pre-smoother, so the cycle is a symmetric
+#: preconditioner for CG) or ``"red-black"`` (post: red then black as well).
+RBGS_ORDERS = ("symmetric", "red-black")
+
+#: Smoothers with a compiled structured kernel (canonical names).
+STRUCTURED_SMOOTHERS = ("rbgs", "jacobi", "chebyshev")
+_ALIASES = {
+    "rbgs": "rbgs",
+    "red-black": "rbgs",
+    "red_black": "rbgs",
+    "redblack": "rbgs",
+    "rb-gs": "rbgs",
+    "red-black-gauss-seidel": "rbgs",
+    "jacobi": "jacobi",
+    "damped-jacobi": "jacobi",
+    "chebyshev": "chebyshev",
+    "jacobi-chebyshev": "chebyshev",
+}
+_KWARGS = {"rbgs": ("order",), "jacobi": ("omega",), "chebyshev": ("lower", "upper")}
+
+#: Largest coarsest level (unknowns) solved with a dense (pseudo-)inverse;
+#: larger ones use a sparse LU factorisation.
+DENSE_COARSE_MAX = 2048
+
+_K = None
+
+
+def _kernels():
+    """The compiled kernel module (imports numba on first use)."""
+    global _K
+    if _K is None:
+        from . import _kernels as K
+
+        _K = K
+    return _K
+
+
+# --------------------------------------------------------------------------- specs
+def _parse_one(spec: Any) -> tuple[str | None, dict, str]:
+    """``(canonical name or None, kwargs, reason)`` of one smoother spec."""
+    kw: dict = {}
+    if isinstance(spec, str):
+        name = spec
+    elif isinstance(spec, dict) and "name" in spec:
+        name = spec["name"]
+        kw = {k: v for k, v in spec.items() if k != "name"}
+    elif isinstance(spec, (tuple, list)) and len(spec) == 2 and isinstance(spec[0], str) and isinstance(spec[1], dict):
+        name, kw = spec[0], dict(spec[1])
+    else:
+        return None, {}, f"smoother spec {spec!r} is not a name or (name, kwargs) pair"
+    canon = _ALIASES.get(str(name).lower())
+    if canon is None:
+        return None, {}, f"smoother {name!r} has no structured kernel (supported: {', '.join(STRUCTURED_SMOOTHERS)})"
+    bad = sorted(set(kw) - set(_KWARGS[canon]) - {"post"})
+    if bad:
+        return None, {}, f"smoother {name!r} options {bad} are not supported by the structured kernel (allowed: {list(_KWARGS[canon])})"
+    return canon, kw, ""
+
+
+def _parse_smoothers(smoother: Any, J: int | None) -> tuple[list | None, str]:
+    """Per-level ``[(name, kwargs)]`` (or one entry when ``J`` is None) and a reason."""
+    is_pair = (
+        isinstance(smoother, (tuple, list)) and len(smoother) == 2
+        and isinstance(smoother[0], str) and isinstance(smoother[1], dict)
+    )
+    if isinstance(smoother, (list, tuple)) and not is_pair:
+        specs = list(smoother)
+        if not specs:
+            return None, "smoother list is empty"
+        if J is not None and len(specs) != J:
+            return None, f"smoother list has {len(specs)} entries, expected one per level (J = {J})"
+    else:
+        specs = [smoother] * (J if J is not None else 1)
+    out = []
+    for s in specs:
+        name, kw, why = _parse_one(s)
+        if name is None:
+            return None, why
+        out.append((name, kw))
+    return out, ""
+
+
+def structured_support(
+    problem: Any,
+    smoother: Any = "rbgs",
+    coarse: str = "rediscretize",
+    interpolation: str = "bilinear",
+    restriction: str = "full-weighting",
+) -> tuple[bool, str]:
+    """Whether the compiled structured path applies, and why not.
+
+    Parameters
+    ----------
+    problem : GridProblem
+        The problem (an assembled matrix is never supported).
+    smoother : str, (name, kwargs) or list of those
+        Smoother spec (one for all levels or one per level, level 1 = finest);
+        supported names: ``"rbgs"`` (red-black Gauss-Seidel), ``"jacobi"``,
+        ``"chebyshev"``.
+    coarse : {"rediscretize", "galerkin"}
+        Only re-discretised coarse operators are supported.
+    interpolation, restriction : str
+        Only bilinear/trilinear interpolation with full weighting
+        (seed 003 eq. 4.9 first case, ``R = P^T/2^d``).
+
+    Returns
+    -------
+    (bool, str)
+        ``(True, "")`` when supported, else ``(False, reason)``.
+
+    Examples
+    --------
+    >>> from mgcore.sparse.grid import GridProblem
+    >>> structured_support(GridProblem((7, 7)), "rbgs")
+    (True, '')
+    >>> structured_support(GridProblem((7, 7)), "rbgs", coarse="galerkin")[0]
+    False
+    """
+    if not isinstance(problem, GridProblem):
+        return False, f"problem is a {type(problem).__name__}, not a structured GridProblem"
+    if problem.dim not in (2, 3):
+        return False, f"structured kernels exist for 2D and 3D grids, the problem is {problem.dim}D"
+    if coarse != "rediscretize":
+        return False, f"coarse={coarse!r}: the structured kernels need re-discretised coarse operators ('rediscretize')"
+    if interpolation != "bilinear":
+        return False, f"interpolation={interpolation!r}: only bilinear/trilinear interpolation is compiled (FEM 'linear' uses the sparse path)"
+    if restriction != "full-weighting":
+        return False, f"restriction={restriction!r}: only full weighting R = P^T/2^d is compiled"
+    specs, why = _parse_smoothers(smoother, None)
+    if specs is None:
+        return False, why
+    return True, ""
+
+
+# --------------------------------------------------------------------------- level
+class _LevelSmoother(Smoother):
+    """The compiled smoother of a :class:`StructuredLevel` as a :class:`Smoother`."""
+
+    def __init__(self, level: "StructuredLevel", post: bool):
+        self.level, self.post = level, post
+
+    def smooth(self, A, f, u, nu):
+        return self.level.smooth(f, u, nu, post=self.post)
+
+    def __repr__(self) -> str:
+        return f"StructuredSmoother({self.level.smoother!r}, post={self.post})"
+
+
+def _faces_const(faces: list, shape: tuple) -> tuple[bool, list]:
+    """Whether the faces touching interior points are constant per direction."""
+    dim = len(shape)
+    if min(shape) < 3:
+        return False, [0.0] * dim
+    consts = []
+    for ax, w in enumerate(faces):
+        sl = tuple(slice(1, shape[d]) if d == ax else slice(1, shape[d] - 1) for d in range(dim))
+        block = w[sl]
+        c = block.flat[0]
+        if not np.all(block == c):
+            return False, [0.0] * dim
+        consts.append(float(c))
+    return True, consts
+
+
+class StructuredLevel(Level):
+    """A structured-grid level with compiled in-place operations (level 1 = finest).
+
+    Build the levels of a hierarchy with :func:`build_structured_levels`.
+
+    Parameters
+    ----------
+    data : GridLevelData
+        Face-coefficient operator of this level.
+    smoother : {"rbgs", "jacobi", "chebyshev"}
+        Compiled smoother.
+    smoother_kwargs : dict, optional
+        ``rbgs``: ``order`` -- ``"symmetric"`` (default; pre-smoothing red
+        then black, post-smoothing black then red, so a V-cycle is a symmetric
+        preconditioner) or ``"red-black"`` (post-smoothing also red then
+        black; the first red half-sweep of the next cycle is then not wasted,
+        which roughly halves the convergence factor of a stationary V(2,2)).
+        ``jacobi``: ``omega`` (default 4/5 in 2D, 6/7 in 3D).
+        ``chebyshev``: ``upper`` (default 2, a bound of ``spec(D^{-1} A)``)
+        and ``lower`` (default ``upper / (2 d)``, the smallest high-frequency
+        eigenvalue of ``D^{-1}A`` for the Laplacian); ``nu`` steps are one
+        Chebyshev polynomial of degree ``nu`` (seed 003 eq. 3.23).
+    dtype : numpy dtype
+        ``float64`` or ``float32``.
+    threads : int
+        Threads of the kernels (``parallel=True`` variants when > 1).
+    coarsest : bool
+        Whether this is the coarsest level (exact dense solve).
+
+    Attributes
+    ----------
+    u : ndarray
+        The level's iterate buffer (grid shape).
+    f : ndarray or None
+        The level's data buffer (``None`` on level 1, whose data the caller owns).
+    coarse : StructuredLevel or None
+        The next coarser level.
+    """
+
+    def __init__(
+        self,
+        data: GridLevelData,
+        smoother: str = "rbgs",
+        smoother_kwargs: dict | None = None,
+        dtype: Any = np.float64,
+        threads: int = 1,
+        coarsest: bool = False,
+        finest: bool = False,
+    ):
+        if not isinstance(data, GridLevelData):
+            raise TypeError(f"data must be a GridLevelData, got {type(data).__name__}")
+        if data.dim not in (2, 3):
+            raise ValueError(f"structured levels are 2D or 3D, got a {data.dim}D grid")
+        name, kw, why = _parse_one(smoother if smoother_kwargs is None else (smoother, dict(smoother_kwargs)))
+        if name is None:
+            raise ValueError(why)
+        kw.pop("post", None)
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
+            raise ValueError(f"dtype must be float64 or float32, got {self.dtype}")
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+            raise ValueError(f"threads must be an int >= 1, got {threads!r}")
+        self.data = data
+        self.grid_shape = tuple(int(n) for n in data.shape)
+        self.dim = data.dim
+        self.off = 1 if data.bc == "dirichlet" else 0
+        self.smoother = name
+        self.smoother_kwargs = kw
+        self.threads = threads
+        self.coarse: StructuredLevel | None = None
+        dt = self.dtype
+        self.faces = [np.ascontiguousarray(data.scale * w, dtype=dt) for w in data.faces]
+        const, cs = _faces_const(data.faces, self.grid_shape)
+        self.const = bool(const)
+        dsum = 2.0 * sum(cs) * data.scale
+        cs = [c * data.scale for c in cs]
+        self.cst = np.array(cs + [dsum, 1.0 / dsum if dsum > 0 else 0.0], dtype=dt)
+        self.u = np.zeros(self.grid_shape, dtype=dt)
+        self.f = None if finest else np.zeros(self.grid_shape, dtype=dt)
+        last = self.grid_shape[-1]
+        self._row = np.zeros(last + 2, dtype=dt)
+        self._tmp = np.zeros(self.grid_shape, dtype=dt) if name != "rbgs" else None
+        self._Minv = None
+        self._lu = None
+        if name == "rbgs":
+            self.order = kw.get("order", "symmetric")
+            if self.order not in RBGS_ORDERS:
+                raise ValueError(f"rbgs order must be one of {RBGS_ORDERS}, got {self.order!r}")
+        elif name == "jacobi":
+            self.omega = float(kw.get("omega", 4.0 / 5.0 if self.dim == 2 else 6.0 / 7.0))
+            if not 0 < self.omega < 2:
+                raise ValueError(f"jacobi omega must be in (0, 2), got {self.omega}")
+        elif name == "chebyshev":
+            self.upper = float(kw.get("upper", 2.0))
+            self.lower = float(kw.get("lower", self.upper / (2 * self.dim)))
+            if not 0 < self.lower < self.upper:
+                raise ValueError(f"chebyshev needs 0 < lower < upper, got lower={self.lower}, upper={self.upper}")
+        super().__init__(
+            A=self.apply,
+            B=_LevelSmoother(self, False),
+            R=None if coarsest else self.restrict,
+            Pi=None,
+            P=None if coarsest else self.prolong,
+            B_post=_LevelSmoother(self, True),
+            coarse_solve=self.solve_coarse if coarsest else None,
+            shape=self.grid_shape,
+            meta={"structured": True, "smoother": name, "const": self.const, "dtype": dt.name, "bc": data.bc},
+        )
+        if coarsest:
+            self._factor()
+
+    # ------------------------------------------------------------ internals
+    def _link(self, coarse: "StructuredLevel") -> None:
+        """Attach the next coarser level and size the transfer scratch buffers."""
+        want = tuple(coarsen_size(n, self.data.bc) for n in self.grid_shape)
+        if coarse.grid_shape != want:
+            raise ValueError(f"coarse level has shape {coarse.grid_shape}, expected {want} for fine shape {self.grid_shape}")
+        self.coarse = coarse
+        T = self.threads
+        dt = self.dtype
+        if self.dim == 2:
+            n1 = self.grid_shape[1]
+            nc1 = coarse.grid_shape[1]
+            self._rbuf = np.zeros((T, 3, n1 + 2) if T > 1 else (3, n1 + 2), dtype=dt)
+            self._ebuf = np.zeros((T, nc1 + 2) if T > 1 else (nc1 + 2,), dtype=dt)
+        else:
+            n1, n2 = self.grid_shape[1:]
+            nc1, nc2 = coarse.grid_shape[1:]
+            self._rbuf = np.zeros((T, 3, n1 + 2, n2 + 2) if T > 1 else (3, n1 + 2, n2 + 2), dtype=dt)
+            self._ebuf = np.zeros((T, nc1 + 2, nc2 + 2) if T > 1 else (nc1 + 2, nc2 + 2), dtype=dt)
+        self._rbuf1 = self._rbuf if T == 1 else self._rbuf[0]
+
+    def _factor(self) -> None:
+        """Precompute the exact coarse solver: a dense (pseudo-)inverse for
+        up to ``DENSE_COARSE_MAX`` unknowns, else a sparse LU (Neumann: with
+        the first unknown fixed to zero, which is one solution of the
+        consistent singular system)."""
+        N = self.u.size
+        if N <= DENSE_COARSE_MAX:
+            A = self.data.matrix().toarray()
+            Minv = np.linalg.pinv(A) if self.data.bc == "neumann" else np.linalg.inv(A)
+            self._Minv = np.ascontiguousarray(Minv, dtype=self.dtype)
+            self._lu = None
+        else:
+            from scipy.sparse.linalg import splu
+
+            A = self.data.matrix().tocsc()
+            if self.data.bc == "neumann":
+                A = A[1:, 1:]
+            self._lu = splu(A.tocsc())
+            self._Minv = None
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_lu"] = None  # SuperLU objects do not pickle; refactored on use
+        return state
+
+    def _grid(self, x: Any, name: str) -> np.ndarray:
+        """``x`` as a C-contiguous array of the grid shape and level dtype."""
+        if isinstance(x, np.ndarray) and x.dtype == self.dtype and x.flags.c_contiguous:
+            if x.shape == self.grid_shape:
+                return x
+            if x.size == self.u.size:
+                return x.reshape(self.grid_shape)
+        arr = np.asarray(x)
+        if arr.size != self.u.size:
+            raise ValueError(f"{name} must have {self.u.size} entries (grid {self.grid_shape}), got shape {arr.shape}")
+        return np.ascontiguousarray(arr.reshape(self.grid_shape), dtype=self.dtype)
+
+    def _own(self, u: Any) -> np.ndarray:
+        """The level buffer holding ``u`` (zero for ``None``; copied when foreign)."""
+        K = _kernels()
+        if u is None:
+            K.fill_zero(self.u)
+        elif u is not self.u:
+            src = self._grid(u, "u")
+            if src.ctypes.data != self.u.ctypes.data:
+                K.copy_into(self.u, src)
+        return self.u
+
+    def _args(self) -> tuple:
+        return (*self.faces, self.cst, self.const)
+
+    def _par(self) -> bool:
+        if self.threads > 1:
+            _kernels().set_threads(self.threads)
+            return True
+        return False
+
+    # ------------------------------------------------------ plain operators
+    def apply(self, u: Any) -> np.ndarray:
+        """``A u`` (matrix-free, allocates the result; flat in, flat out)."""
+        K = _kernels()
+        U = self._grid(u, "u")
+        out = np.empty(self.grid_shape, dtype=self.dtype)
+        par = self._par()
+        if self.dim == 2:
+            (K.stencil2_par if par else K.stencil2)(U, U, *self._args(), out, 0)
+        else:
+            (K.stencil3_par if par else K.stencil3)(U, U, *self._args(), out, 0)
+        return out.reshape(np.shape(u)) if np.ndim(u) == 1 else out
+
+    def restrict(self, r: Any) -> np.ndarray:
+        """``R r`` with ``R = P^T / 2^d`` (full weighting; allocates)."""
+        if self.coarse is None:
+            raise ValueError("the coarsest level has no restriction")
+        K = _kernels()
+        Rr = self._grid(r, "r")
+        out = np.empty(self.coarse.grid_shape, dtype=self.dtype)
+        (K.restrict2 if self.dim == 2 else K.restrict3)(Rr, out, self.off, self._rbuf1)
+        return out.reshape(-1) if np.ndim(r) == 1 else out
+
+    def prolong(self, e: Any) -> np.ndarray:
+        """``P e`` (bi/trilinear interpolation, seed 003 eq. 4.7-4.9; allocates)."""
+        if self.coarse is None:
+            raise ValueError("the coarsest level has no prolongation")
+        E = self.coarse._grid(e, "e")
+        out = np.zeros(self.grid_shape, dtype=self.dtype)
+        self._prolong_add(out, E)
+        return out.reshape(-1) if np.ndim(e) == 1 else out
+
+    def _prolong_add(self, u: np.ndarray, E: np.ndarray) -> None:
+        K = _kernels()
+        par = self._par()
+        if self.dim == 2:
+            (K.prolong_add2_par if par else K.prolong_add2)(u, E, self.off, self._ebuf)
+        else:
+            (K.prolong_add3_par if par else K.prolong_add3)(u, E, self.off, self._ebuf)
+
+    # ---------------------------------------------- overridden level operations
+    def residual(self, f: Any, u: Any) -> np.ndarray:
+        """``f - A u`` (allocates the result; grid shape)."""
+        F = self._grid(f, "f")
+        if u is None:
+            return F.copy()
+        U = self._grid(u, "u")
+        K = _kernels()
+        out = np.empty(self.grid_shape, dtype=self.dtype)
+        par = self._par()
+        if self.dim == 2:
+            (K.stencil2_par if par else K.stencil2)(U, F, *self._args(), out, 1)
+        else:
+            (K.stencil3_par if par else K.stencil3)(U, F, *self._args(), out, 1)
+        return out
+
+    def residual_norm(self, f: Any, u: Any) -> float:
+        """``||f - A u||_2`` without allocating (fused kernel)."""
+        F = self._grid(f, "f")
+        if u is None:
+            return float(np.linalg.norm(F.reshape(-1)))
+        U = self._grid(u, "u")
+        K = _kernels()
+        fn = K.resnorm2 if self.dim == 2 else K.resnorm3
+        return math.sqrt(fn(U, F, *self._args(), self._row))
+
+    def restrict_residual(self, f: Any, u: Any) -> np.ndarray:
+        """``f^{l+1} = R(f - A u)`` fused into the coarse level's ``f`` buffer (returned)."""
+        if self.coarse is None:
+            raise ValueError("the coarsest level has no restriction")
+        K = _kernels()
+        F = self._grid(f, "f")
+        fc = self.coarse.f
+        if u is None:
+            (K.restrict2 if self.dim == 2 else K.restrict3)(F, fc, self.off, self._rbuf1)
+            return fc
+        U = self._grid(u, "u")
+        par = self._par()
+        if self.dim == 2:
+            (K.restrict_residual2_par if par else K.restrict_residual2)(U, F, *self._args(), fc, self.off, self._rbuf)
+        else:
+            (K.restrict_residual3_par if par else K.restrict_residual3)(U, F, *self._args(), fc, self.off, self._rbuf)
+        return fc
+
+    def correct(self, u: Any, e: Any) -> np.ndarray:
+        """``u + P e`` in place in the level's ``u`` buffer (returned)."""
+        if self.coarse is None:
+            raise ValueError("the coarsest level has no prolongation")
+        U = self._own(u)
+        E = self.coarse._grid(e, "e")
+        self._prolong_add(U, E)
+        return U
+
+    def smooth(self, f: Any, u: Any, nu: int, post: bool = False) -> Any:
+        """``nu`` compiled smoothing steps in place (pre: red first; post: black first)."""
+        if nu <= 0:
+            return u
+        K = _kernels()
+        F = self._grid(f, "f")
+        U = self._own(u)
+        par = self._par()
+        if self.smoother == "rbgs":
+            red_first = (not post) or self.order == "red-black"
+            if self.dim == 2:
+                (K.rbgs2_par if par else K.rbgs2)(U, F, *self._args(), nu, red_first)
+            else:
+                (K.rbgs3_par if par else K.rbgs3)(U, F, *self._args(), nu, red_first)
+            return U
+        if self.smoother == "jacobi":
+            tau, omegas = self.omega, [1.0] * nu
+        else:
+            tau_c, omegas = chebyshev_omegas(nu, self.lower, self.upper)
+            tau = tau_c
+        step = K.jacobi2 if self.dim == 2 else K.jacobi3
+        a, b = U, self._tmp
+        for w in omegas:
+            step(a, F, *self._args(), b, b, tau, w, self._row)
+            a, b = b, a
+        if a is not U:
+            K.copy_into(U, a)
+        return U
+
+    def solve_coarse(self, f: Any) -> np.ndarray:
+        """Exact solve ``A u = f`` with the dense (pseudo-)inverse into ``u`` (returned)."""
+        if self._Minv is None and self._lu is None:
+            self._factor()
+        F = self._grid(f, "f")
+        if self._Minv is not None:
+            _kernels().dense_solve_into(self._Minv, F, self.u)
+        elif self.data.bc == "neumann":
+            flat = self.u.reshape(-1)
+            flat[0] = 0.0
+            flat[1:] = self._lu.solve(np.asarray(F.reshape(-1)[1:], dtype=np.float64))
+        else:
+            self.u.reshape(-1)[:] = self._lu.solve(np.asarray(F.reshape(-1), dtype=np.float64))
+        return self.u
+
+    def nbytes(self) -> dict:
+        """Bytes held by this level: iterate/data buffers, faces, scratch."""
+        buf = self.u.nbytes + (self.f.nbytes if self.f is not None else 0)
+        scratch = self._row.nbytes + (self._tmp.nbytes if self._tmp is not None else 0)
+        for name in ("_rbuf", "_ebuf"):
+            a = getattr(self, name, None)
+            scratch += a.nbytes if a is not None else 0
+        if self._Minv is not None:
+            scratch += self._Minv.nbytes
+        return {"buffers": buf, "faces": sum(w.nbytes for w in self.faces), "scratch": scratch}
+
+    def __repr__(self) -> str:
+        return (
+            f"StructuredLevel(shape={self.grid_shape}, bc={self.data.bc!r}, smoother={self.smoother!r}, "
+            f"const={self.const}, dtype={self.dtype.name}, threads={self.threads})"
+        )
+
+
+# --------------------------------------------------------------------------- build
+def build_structured_levels(
+    problem: GridProblem,
+    datas: list,
+    smoother: Any = "rbgs",
+    dtype: Any = np.float64,
+    threads: int = 1,
+    smoother_kwargs: dict | None = None,
+) -> list[StructuredLevel]:
+    """Build the compiled levels of a re-discretised structured hierarchy.
+
+    Parameters
+    ----------
+    problem : GridProblem
+        The problem (2D or 3D).
+    datas : list of GridLevelData
+        Fine-to-coarse level operators (``problem.levels()``); entry 0 is
+        level 1 (the finest).
+    smoother : str, (name, kwargs) or list of those (one per level)
+        ``"rbgs"``, ``"jacobi"`` or ``"chebyshev"`` (see :class:`StructuredLevel`).
+    dtype : {numpy.float64, numpy.float32}
+    threads : int
+        Kernel threads (``numba.set_num_threads``); 1 = serial kernels.
+    smoother_kwargs : dict, optional
+        Options merged into every level's smoother options.
+
+    Returns
+    -------
+    list of StructuredLevel
+        Level 1 (finest) first; pass to :class:`mgcore.hierarchy.Hierarchy`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mgcore.hierarchy import Hierarchy
+    >>> from mgcore.cycles import cycle
+    >>> from mgcore.sparse.grid import GridProblem
+    >>> p = GridProblem((31, 31))
+    >>> h = Hierarchy(build_structured_levels(p, p.levels()))
+    >>> b = p.rhs().reshape(p.shape)
+    >>> u = None
+    >>> for _ in range(10):
+    ...     u = cycle(h, b, u)
+    >>> bool(h[0].residual_norm(b, u) < 1e-8 * np.linalg.norm(b))
+    True
+    """
+    ok, why = structured_support(problem, smoother)
+    if not ok:
+        raise ValueError(f"structured levels cannot be built: {why}")
+    if not isinstance(datas, (list, tuple)) or not datas:
+        raise ValueError("datas must be a non-empty list of GridLevelData (fine to coarse)")
+    for i, d in enumerate(datas):
+        if not isinstance(d, GridLevelData):
+            raise TypeError(f"datas[{i}] must be a GridLevelData, got {type(d).__name__}")
+    if tuple(datas[0].shape) != tuple(problem.shape):
+        raise ValueError(f"datas[0] has shape {datas[0].shape}, the problem {problem.shape}")
+    dt = np.dtype(dtype)
+    if dt not in (np.dtype(np.float64), np.dtype(np.float32)):
+        raise ValueError(f"dtype must be float64 or float32, got {dt}")
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be an int >= 1, got {threads!r}")
+    if smoother_kwargs is not None and not isinstance(smoother_kwargs, dict):
+        raise TypeError(f"smoother_kwargs must be a dict or None, got {type(smoother_kwargs).__name__}")
+    specs, why = _parse_smoothers(smoother, len(datas))
+    if specs is None:
+        raise ValueError(why)
+    if threads > 1:
+        import numba
+
+        threads = min(threads, numba.config.NUMBA_NUM_THREADS)
+    J = len(datas)
+    levels = []
+    for l, (d, (name, kw)) in enumerate(zip(datas, specs)):
+        kw = {**kw, **(smoother_kwargs or {})}
+        levels.append(
+            StructuredLevel(d, name, kw, dtype=dt, threads=threads, coarsest=(l == J - 1), finest=(l == 0))
+        )
+    for l in range(J - 1):
+        levels[l]._link(levels[l + 1])
+    return levels
+
+
+def structured_memory(levels: list[StructuredLevel]) -> dict:
+    """Bytes of all levels' buffers/faces/scratch and their ratio to one fine vector."""
+    tot = {"buffers": 0, "faces": 0, "scratch": 0}
+    for lvl in levels:
+        for k, v in lvl.nbytes().items():
+            tot[k] += v
+    fine = levels[0].u.nbytes
+    tot["fine_vector"] = fine
+    tot["buffers_ratio"] = tot["buffers"] / fine
+    tot["total_ratio"] = (tot["buffers"] + tot["faces"] + tot["scratch"]) / fine
+    return tot

@@ -1,0 +1,304 @@
+"""Compiled structured multigrid levels vs their numpy/scipy definitions."""
+
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from mgcore.cycles import cycle, fmg, mg0
+from mgcore.hierarchy import Hierarchy, Level
+from mgcore.iterations import chebyshev_omegas
+from mgcore.sparse.grid import GridProblem
+from mgcore.sparse.structured import (
+    StructuredLevel,
+    build_structured_levels,
+    structured_memory,
+    structured_support,
+)
+from mgcore.sparse.transfers import prolongation, restriction
+
+
+def make_problem(shape, bc, coeff="const", aniso=None):
+    dim = len(shape)
+    cshape = tuple(n + 1 if bc == "dirichlet" else n - 1 for n in shape)
+    cells = None
+    if coeff == "jump":
+        idx = np.indices(cshape)
+        # blocks of 1e4 and 1 (jumps of 1e4 across block faces)
+        cells = np.where(((idx // 2).sum(axis=0) % 2) == 0, 1e4, 1.0)
+    elif coeff == "random":
+        cells = np.exp(np.random.default_rng(3).uniform(-2, 2, cshape))
+    return GridProblem(shape, bc=bc, cells=cells, aniso=aniso or (1.0,) * dim)
+
+
+CASES = [
+    ((3, 3), "dirichlet", "const", None),
+    ((5, 5), "neumann", "const", None),
+    ((7, 7), "dirichlet", "const", (0.01, 1.0)),
+    ((15, 7), "dirichlet", "jump", None),
+    ((9, 17), "neumann", "jump", (1.0, 0.1)),
+    ((3, 3, 3), "dirichlet", "const", None),
+    ((5, 5, 5), "neumann", "random", None),
+    ((7, 7, 7), "dirichlet", "jump", (1.0, 0.05, 1.0)),
+    ((9, 5, 9), "neumann", "jump", None),
+]
+IDS = [f"{'x'.join(map(str, s))}-{bc}-{c}{'-aniso' if a else ''}" for s, bc, c, a in CASES]
+
+
+def rel(a, b):
+    a, b = np.asarray(a, dtype=np.float64).ravel(), np.asarray(b, dtype=np.float64).ravel()
+    return np.abs(a - b).max() / max(np.abs(b).max(), 1e-300)
+
+
+def rb_masks(shape):
+    red = (np.indices(shape).sum(axis=0) % 2 == 0).ravel()
+    return red, ~red
+
+
+def rb_sweep(A, f, u, colours):
+    """Red-black Gauss-Seidel written with masks: exact per colour (5/7-point stencil)."""
+    u = u.copy()
+    d = A.diagonal()
+    for m in colours:
+        r = f - A @ u
+        u[m] += r[m] / d[m]
+    return u
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape,bc,coeff,aniso", CASES, ids=IDS)
+def test_kernels_match_definitions(shape, bc, coeff, aniso, dtype):
+    tol = 1e-12 if dtype == np.float64 else 2e-5
+    p = make_problem(shape, bc, coeff, aniso)
+    d0 = p.level_data()
+    datas = [d0, p.coarse_data(d0)]
+    L = build_structured_levels(p, datas, dtype=dtype)
+    fine, coarse = L
+    A = d0.matrix()
+    R = restriction(shape, bc)
+    P = prolongation(shape, bc)
+    rng = np.random.default_rng(7)
+    u = rng.standard_normal(shape).astype(dtype)
+    f = rng.standard_normal(shape).astype(dtype)
+    e = rng.standard_normal(coarse.grid_shape).astype(dtype)
+    u64, f64, e64 = (x.astype(np.float64).ravel() for x in (u, f, e))
+    r = f64 - A @ u64
+    # operator, matrix-free A of GridLevelData, residual and its norm
+    assert rel(fine.A(u), A @ u64) < tol
+    assert rel(fine.A(u.ravel()), d0.apply(u64)) < tol
+    assert fine.A(u.ravel()).shape == (u.size,)
+    assert rel(fine.residual(f, u), r) < tol
+    assert abs(fine.residual_norm(f, u) - np.linalg.norm(r)) < tol * np.linalg.norm(r) * 10
+    # transfers and the fused residual restriction into the coarse f buffer
+    fc = fine.restrict_residual(f, u)
+    assert fc is coarse.f
+    assert rel(fc, R @ r) < tol * 10
+    assert rel(fine.restrict_residual(f, None), R @ f64) < tol
+    assert rel(fine.R(f), R @ f64) < tol
+    assert rel(fine.P(e), P @ e64) < tol
+    out = fine.correct(u, e)
+    assert out is fine.u and rel(out, u64 + P @ e64) < tol
+    # red-black Gauss-Seidel: pre = red then black, post = black then red
+    red, black = rb_masks(shape)
+    for nu, post, order in ((1, False, (red, black)), (2, False, (red, black) * 2), (2, True, (black, red) * 2)):
+        got = fine.smooth(f, u, nu, post=post)
+        assert got is fine.u
+        assert rel(got, rb_sweep(A, f64, u64, order)) < tol * 10
+    got = fine.smooth(f, None, 1)
+    assert rel(got, rb_sweep(A, f64, np.zeros(u.size), (red, black))) < tol * 10
+    # the caller's iterate is not modified
+    assert np.array_equal(u, u.copy()) and fine.smooth(f, u, 0) is u
+
+
+@pytest.mark.parametrize("shape,bc,coeff,aniso", [CASES[i] for i in (1, 3, 6, 8)], ids=[IDS[i] for i in (1, 3, 6, 8)])
+def test_jacobi_and_chebyshev_match_definitions(shape, bc, coeff, aniso):
+    p = make_problem(shape, bc, coeff, aniso)
+    d0 = p.level_data()
+    A = d0.matrix()
+    dg = A.diagonal()
+    rng = np.random.default_rng(1)
+    u = rng.standard_normal(shape)
+    f = rng.standard_normal(shape)
+    (lj,) = build_structured_levels(p, [d0], smoother=("jacobi", {"omega": 0.7}))
+    x = u.ravel().copy()
+    for _ in range(3):
+        x = x + 0.7 * (f.ravel() - A @ x) / dg
+    assert rel(lj.smooth(f, u, 3), x) < 1e-12
+    (lc,) = build_structured_levels(p, [d0], smoother="chebyshev")
+    lo, hi = lc.lower, lc.upper
+    assert hi == 2.0 and lo == pytest.approx(2.0 / (2 * len(shape)))
+    tau, omegas = chebyshev_omegas(4, lo, hi)
+    x, prev = u.ravel().copy(), None
+    for w in omegas:
+        new = x + tau * (f.ravel() - A @ x) / dg
+        new = new if prev is None else w * new + (1 - w) * prev
+        prev, x = x, new
+    assert rel(lc.smooth(f, u, 4), x) < 1e-12
+
+
+def reference_levels(p, datas, order="symmetric"):
+    """Plain Levels from assembled matrices: A = CSR, R/P = transfer matrices,
+    red-black smoother via masks, coarse = dense solve."""
+    levels = []
+    J = len(datas)
+    for l, d in enumerate(datas):
+        A = d.matrix()
+        red, black = rb_masks(d.shape)
+        pre = RBSmoother(A, (red, black))
+        post = RBSmoother(A, (black, red) if order == "symmetric" else (red, black))
+        kw = {}
+        if l < J - 1:
+            kw["R"] = MatOp(restriction(d.shape, d.bc))
+            kw["P"] = MatOp(prolongation(d.shape, d.bc))
+        else:
+            dense = A.toarray()
+            kw["coarse_solve"] = MatOp(np.linalg.pinv(dense) if d.bc == "neumann" else np.linalg.inv(dense))
+        levels.append(Level(A=MatOp(A), B=pre, B_post=post, **kw))
+    return levels
+
+
+class MatOp:
+    def __init__(self, M):
+        self.M = M
+
+    def __call__(self, x):
+        return self.M @ np.asarray(x).ravel()
+
+
+class RBSmoother:
+    def __init__(self, A, colours):
+        self.A, self.colours = A, colours
+
+    def smooth(self, A, f, u, nu):
+        x = np.zeros(self.A.shape[0]) if u is None else np.asarray(u, dtype=np.float64).ravel()
+        for _ in range(nu):
+            x = rb_sweep(self.A, np.asarray(f).ravel(), x, self.colours)
+        return x
+
+
+@pytest.mark.parametrize(
+    "shape,bc,coeff,aniso,kind,order",
+    [
+        ((31, 31), "dirichlet", "jump", None, "V", "symmetric"),
+        ((31, 15), "dirichlet", "random", (0.1, 1.0), "W", "red-black"),
+        ((17, 17), "neumann", "jump", None, "F", "symmetric"),
+        ((15, 15, 15), "dirichlet", "jump", None, "V", "red-black"),
+        ((9, 9, 9), "neumann", "random", None, "W", "symmetric"),
+    ],
+)
+def test_cycle_equals_reference_hierarchy(shape, bc, coeff, aniso, kind, order):
+    p = make_problem(shape, bc, coeff, aniso)
+    datas = p.levels()
+    assert len(datas) >= 3
+    hs = Hierarchy(build_structured_levels(p, datas, smoother=("rbgs", {"order": order})))
+    hr = Hierarchy(reference_levels(p, datas, order))
+    b = np.random.default_rng(5).standard_normal(p.shape)
+    if bc == "neumann":
+        b -= b.mean()
+    us, ur = None, None
+    for _ in range(3):
+        us = cycle(hs, b, us, kind, 2, 2)
+        ur = cycle(hr, b.ravel(), ur, kind, 2, 2)
+        assert rel(us, ur) < 1e-12
+    # generic algorithms over the plain callables A, R, P
+    assert rel(fmg(hs, b, "V", 1, 1).copy(), fmg(hr, b.ravel(), "V", 1, 1)) < 1e-12
+    for s_state, r_state in zip(mg0(hs, b, 2), mg0(hr, b.ravel(), 2)):
+        assert rel(s_state.u, r_state.u) < 1e-12
+
+
+def convergence_factor(n, smoother, kind, k=8):
+    p = GridProblem((n, n))
+    h = Hierarchy(build_structured_levels(p, p.levels(), smoother=smoother))
+    b = np.random.default_rng(2).standard_normal(p.shape)
+    u, res = None, [np.linalg.norm(b)]
+    for _ in range(k):
+        u = cycle(h, b, u, kind, 2, 2)
+        res.append(h[0].residual_norm(b, u))
+    return (res[-1] / res[2]) ** (1.0 / (k - 2))
+
+
+@pytest.mark.parametrize("n", [63, 255])
+def test_convergence_factor_poisson_2d(n):
+    # V(2,2) red-black GS (post-smoother red then black): measured 0.053
+    assert convergence_factor(n, ("rbgs", {"order": "red-black"}), "V") <= 0.07
+    # symmetric smoothing (post black then red): F-cycle 0.089, V-cycle 0.113
+    assert convergence_factor(n, "rbgs", "F") <= 0.1
+    assert convergence_factor(n, "rbgs", "V") <= 0.13
+
+
+def test_threads_give_same_iterates():
+    p = make_problem((31, 31), "dirichlet", "jump")
+    q = make_problem((17, 17, 17), "neumann", "random")
+    for prob in (p, q):
+        b = np.random.default_rng(0).standard_normal(prob.shape)
+        if prob.bc == "neumann":
+            b -= b.mean()
+        out = []
+        for threads in (1, 2):
+            h = Hierarchy(build_structured_levels(prob, prob.levels(), threads=threads))
+            u = None
+            for _ in range(2):
+                u = cycle(h, b, u)
+            out.append(u.copy())
+        assert rel(out[1], out[0]) < 1e-13
+
+
+def test_pickle_and_memory():
+    p = GridProblem((63, 63))
+    L = build_structured_levels(p, p.levels())
+    h = Hierarchy(L)
+    b = p.rhs().reshape(p.shape)
+    h2 = pickle.loads(pickle.dumps(h))
+    assert isinstance(h2[0], StructuredLevel) and h2[0].coarse is h2[1]
+    assert rel(cycle(h2, b, None).copy(), cycle(h, b, None)) < 1e-15
+    m = structured_memory(L)
+    # u and f over all levels: 1 + 2 (1/4 + 1/16 + ...) fine vectors
+    assert 1.6 < m["buffers_ratio"] < 1.7
+    assert L[0].const and not build_structured_levels(make_problem((7, 7), "dirichlet", "jump"), [make_problem((7, 7), "dirichlet", "jump").level_data()])[0].const
+
+
+def test_large_coarsest_level_uses_sparse_lu():
+    for bc, n in (("dirichlet", 63), ("neumann", 65)):
+        p = GridProblem((n, n), bc=bc)
+        (lvl,) = build_structured_levels(p, [p.level_data()])
+        assert lvl._Minv is None and lvl._lu is not None
+        f = np.random.default_rng(0).standard_normal(p.shape)
+        f -= f.mean() if bc == "neumann" else 0.0
+        u = lvl.coarse_solve(f)
+        assert lvl.residual_norm(f, u) < 1e-9 * np.linalg.norm(f)
+
+
+def test_support_and_errors():
+    p2 = GridProblem((7, 7))
+    assert structured_support(p2, "rbgs") == (True, "")
+    assert structured_support(p2, [("rbgs", {}), ("jacobi", {"omega": 0.8}), "chebyshev"])[0]
+    for args, word in (
+        ((GridProblem((7,)), "rbgs"), "1D"),
+        ((p2, "rbgs", "galerkin"), "galerkin"),
+        ((p2, "gauss-seidel"), "gauss-seidel"),
+        ((p2, ("jacobi", {"sweeps": 2})), "sweeps"),
+        ((sp.eye(4), "rbgs"), "GridProblem"),
+    ):
+        ok, why = structured_support(*args)
+        assert not ok and word in why
+    ok, why = structured_support(p2, "rbgs", interpolation="linear")
+    assert not ok and "linear" in why
+    with pytest.raises(ValueError, match="dtype"):
+        build_structured_levels(p2, p2.levels(), dtype=np.int64)
+    with pytest.raises(ValueError, match="threads"):
+        build_structured_levels(p2, p2.levels(), threads=0)
+    with pytest.raises(ValueError, match="order"):
+        build_structured_levels(p2, p2.levels(), smoother=("rbgs", {"order": "lex"}))
+    with pytest.raises(ValueError, match="one per level"):
+        build_structured_levels(p2, p2.levels(), smoother=["rbgs"])
+    with pytest.raises(ValueError, match="entries"):
+        build_structured_levels(p2, p2.levels())[0].A(np.ones(5))
+
+
+def test_import_does_not_load_numba():
+    code = "import sys, mgcore, mgcore.sparse, mgcore.sparse.structured; print('numba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
