@@ -269,7 +269,7 @@ def run_models(args: argparse.Namespace) -> int:
 
     for name in list_models():
         info = model_info(name)
-        line = f"{name:<24} {info.get('reference', '') if isinstance(info, dict) else ''}"
+        line = f"{name:<24} seed {info.get('seed', '')}"
         if args.counts:
             from mgcore_torch import get_model
 

@@ -88,3 +88,17 @@ def test_solve_with_the_torch_backend_matches_the_sparse_backend():
 def np_allclose(x, y, rtol):
     """Equal histories up to round-off relative to the initial residual."""
     return len(x) == len(y) and all(abs(p - q) <= rtol * x[0] for p, q in zip(x, y))
+
+
+def test_models_lists_the_registry():
+    p = run("models")
+    names = [line.split()[0] for line in p.stdout.splitlines() if line.strip()]
+    for required in ("mgnet-2222-256-Bl", "mgnet-2222-256-Bli", "poly-mgnet-q2", "mgnet-AB", "resnet18", "mgnet-small"):
+        assert required in names
+
+
+def test_demo_runs_end_to_end_small():
+    p = run("demo", "--n", "127", "--epochs", "2")
+    out = p.stdout
+    assert "2D Poisson" in out and "converged" in out and "MgNet on the digits data" in out
+    assert "test" in out.lower()
