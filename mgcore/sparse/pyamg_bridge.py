@@ -78,6 +78,8 @@ class AlgebraicMultigridSolver(MultigridSolver):
         self.interpolation = self.restriction = "algebraic"
         self.threads = 1
         self.problem = _Named(name)
+        self._sym_posts = None
+        self._datas = [None] * self.J
         levels = []
         for l in range(self.J):
             A = check_matrix(As[l], f"As[{l}]").astype(self.dtype)
