@@ -11,7 +11,8 @@ import scipy.sparse as sp
 from mgcore.cycles import cycle, fmg, mg0
 from mgcore.hierarchy import Hierarchy, Level
 from mgcore.iterations import chebyshev_omegas
-from mgcore.sparse.grid import GridProblem
+from mgcore.sparse.grid import GridLevelData, GridProblem
+from mgcore.sparse.solver import MultigridSolver
 from mgcore.sparse.structured import (
     StructuredLevel,
     build_structured_levels,
@@ -274,7 +275,9 @@ def test_large_coarsest_level_uses_sparse_lu():
 def test_support_and_errors():
     p2 = GridProblem((7, 7))
     assert structured_support(p2, "rbgs") == (True, "")
-    assert structured_support(p2, [("rbgs", {}), ("jacobi", {"omega": 0.8}), "chebyshev"])[0]
+    assert structured_support(p2, [("rbgs", {}), ("jacobi", {"omega": 0.8})])[0]
+    ok, why = structured_support(p2, [("rbgs", {}), "chebyshev"])
+    assert not ok and "chebyshev" in why
     for args, word in (
         ((GridProblem((7,)), "rbgs"), "1D"),
         ((p2, "rbgs", "galerkin"), "galerkin"),
@@ -302,3 +305,93 @@ def test_import_does_not_load_numba():
     code = "import sys, mgcore, mgcore.sparse, mgcore.sparse.structured; print('numba' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+FAST_CASES = [
+    # (shape, bc, coeff, aniso, smoother, cycle)
+    ((63, 63), "dirichlet", "const", None, "rbgs", "V"),
+    ((31, 31), "dirichlet", "jump", None, "jacobi", "W"),
+    ((33, 33), "neumann", "jump", None, "rbgs", "F"),
+    ((31, 63), "dirichlet", "const", (0.05, 1.0), "rbgs", "W"),
+    ((17, 17), "neumann", "random", (1.0, 0.2), "jacobi", "V"),
+    ((15, 15, 15), "dirichlet", "const", None, "rbgs", "V"),
+    ((15, 15, 15), "dirichlet", "jump", (1.0, 0.1, 1.0), "jacobi", "F"),
+    ((9, 9, 9), "neumann", "jump", None, "rbgs", "W"),
+    ((17, 9, 9), "neumann", "const", None, "jacobi", "V"),
+]
+
+
+@pytest.mark.parametrize("shape,bc,coeff,aniso,smoother,kind", FAST_CASES)
+def test_fast_path_matches_matrix_path(shape, bc, coeff, aniso, smoother, kind):
+    p = make_problem(shape, bc, coeff, aniso)
+    b = np.random.default_rng(11).standard_normal(p.shape).ravel()
+    out = {}
+    for fast in (True, False):
+        s = MultigridSolver(p, smoother=smoother, cycle=kind, fast=fast, coarse_size=30)
+        assert s.fast is fast
+        r = s.solve(b, rtol=1e-9, maxiter=12)
+        x0 = np.random.default_rng(4).standard_normal(b.size)
+        r2 = s.solve(b.reshape(p.shape), x0=x0, rtol=1e-6, maxiter=5)
+        out[fast] = (r, r2)
+    (f1, f2), (m1, m2) = out[True], out[False]
+    for f, m in ((f1, m1), (f2, m2)):
+        assert f.iterations == m.iterations and f.reason == m.reason
+        hf, hm = np.array(f.residuals), np.array(m.residuals)
+        assert hf.shape == hm.shape
+        assert np.abs(hf - hm).max() / hm[0] <= 1e-11
+        assert rel(f.x, m.x) <= 1e-10
+    assert f1.x.shape == b.shape and f2.x.shape == p.shape
+    assert f1.convergence_factor < (0.3 if smoother == "rbgs" and aniso is None else 1.0)
+
+
+def test_fast_solve_cg_and_in_place_buffers():
+    p = GridProblem((63, 63))
+    b = np.random.default_rng(0).standard_normal(63 * 63)
+    s = MultigridSolver(p)
+    assert s.fast and s.levels[0].inplace and s.levels[0].f is None
+    # uniform Dirichlet levels keep no face arrays
+    assert all(lvl.const and lvl.nbytes()["faces"] == 0 for lvl in s.levels)
+    r1 = s.solve(b, rtol=1e-10)
+    r2 = s.solve(b, rtol=1e-10)
+    assert r1.x is not r2.x and np.array_equal(r1.x, r2.x)  # each solve returns its own array
+    assert s.levels[0].u is None  # level 1 iterated in the solve's array, no own buffer
+    A = p.level_data().matrix()
+    assert np.linalg.norm(b - A @ r1.x) <= 1e-10 * np.linalg.norm(b) * 1.0001
+    rc = s.solve(b, rtol=1e-10, accel="cg")
+    rm = MultigridSolver(p, fast=False).solve(b, rtol=1e-10, accel="cg")
+    assert rc.iterations == rm.iterations
+    assert np.abs(np.array(rc.residuals) - np.array(rm.residuals)).max() / rm.residuals[0] <= 1e-11
+
+
+def test_fast_true_unsupported_raises_and_auto_falls_back():
+    p2 = GridProblem((15, 15))
+    for kwargs, word in (
+        (dict(problem=p2, coarse="galerkin"), "galerkin"),
+        (dict(problem=GridProblem((15,))), "1D"),
+        (dict(problem=p2, smoother=("chebyshev", {"degree": 3})), "chebyshev"),
+        (dict(problem=p2, smoother="gauss-seidel"), "gauss-seidel"),
+    ):
+        prob = kwargs.pop("problem")
+        with pytest.raises(ValueError, match=word):
+            MultigridSolver(prob, fast=True, **kwargs)
+        s = MultigridSolver(prob, fast=None, **kwargs)
+        assert not s.fast and word in s.fast_reason
+        b = np.ones(int(np.prod(prob.shape)))
+        assert s.solve(b, rtol=1e-6, maxiter=60).converged
+
+
+def test_uniform_level_data_is_lazy_and_identical():
+    for shape, aniso in (((15, 7), (1.0, 1.0)), ((7, 7, 7), (0.1, 1.0, 2.0))):
+        lazy = GridProblem(shape, aniso=aniso)
+        cells = np.full(tuple(n + 1 for n in shape), 1.0)
+        full = GridProblem(shape, aniso=aniso, cells=cells)
+        full._uniform_k = None  # force the array path
+        for a, b in zip(lazy.levels(), full.levels()):
+            assert isinstance(a, GridLevelData) and a.uniform is not None and a._faces is None
+            assert b.uniform is None
+            u = np.random.default_rng(0).standard_normal(a.shape)
+            assert np.array_equal(a.diagonal(), b.diagonal())
+            assert np.array_equal(a.apply(u), b.apply(u))
+            assert (a.matrix() != b.matrix()).nnz == 0
+            assert all(np.array_equal(x, y) for x, y in zip(a.faces, b.faces))
+            assert np.array_equal(a.cells, b.cells)

@@ -12,11 +12,19 @@ scale,
           \\qquad d_p = \\sum_{q \\sim p} w_{pq},
 
 where neighbours outside the unknowns are zero (Dirichlet) and boundary faces
-are zero (Neumann), so one code path serves both.  Points on the grid boundary
-use a bounds-checked point formula; interior points use a branch-free loop
-that either reads the face arrays (variable coefficients) or, when all faces
-touching interior points share one value per direction (``const=True``),
-scalar weights ``cst = [c_x, c_y(, c_z), d, 1/d]``.
+are zero (Neumann), so one code path serves both.  Two weight modes:
+
+* ``const=True``: every face along direction ``d`` has the weight
+  ``cst[d]`` (uniform Dirichlet levels; ``cst = [c_x, c_y(, c_z), d, 1/d]``),
+  the face arrays are not read (one-element placeholders are passed);
+* ``const=False``: the weights are read from the face arrays.
+
+All loops run along the last (contiguous) axis.  Interior rows index the
+arrays directly with unsigned indices (no negative-index wrap-around code and
+no per-row array views, whose reference counting costs more than a short 3D
+row), so the inner loops have unit stride and vectorise; only the first and
+last point of a row are peeled.  Rows on the grid boundary use 1-D row views
+in which a zero row ``z`` stands for a neighbour outside the grid.
 
 Grid transfers are the tensor-product linear interpolation ``P`` of seed 003
 eq. (4.7)-(4.9) and the full-weighting restriction ``R = P^T / 2^d``
@@ -35,89 +43,331 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-_JIT = dict(cache=True, error_model="numpy", nogil=True)
-_PJIT = dict(cache=True, error_model="numpy", nogil=True, parallel=True)
+_JIT = dict(cache=True, error_model="numpy", nogil=True, boundscheck=False)
+_PJIT = dict(cache=True, error_model="numpy", nogil=True, boundscheck=False, parallel=True)
+
 
 # ---------------------------------------------------------------------------
-# 2D point and row helpers
+# Interior rows: direct indexing with unsigned indices (no negative-index
+# wrap-around code, no per-row views), so the inner loops vectorise.
+# ---------------------------------------------------------------------------
+
+_U1 = np.uint64(1)
+_U2 = np.uint64(2)
+
+
+@njit(**_JIT)
+def _gs_int2(u, f, wx, wy, cst, const, i, start):
+    """:func:`_gs_row2` for an interior row ``0 < i < n0 - 1``."""
+    n1 = u.shape[1]
+    o = _U1
+    I = np.uint64(i)
+    last = n1 - 1
+    peel_last = last > start and (last - start) % 2 == 0
+    stop = np.uint64(last if peel_last else n1)
+    if const:
+        cx, cy, inv = cst[0], cst[1], cst[3]
+        k0 = np.uint64(start)
+        if start == 0:
+            t = u[I, o] if n1 > 1 else 0.0
+            u[I, 0] = (f[I, 0] + cx * (u[I - o, 0] + u[I + o, 0]) + cy * t) * inv
+            k0 = _U2
+        for k in range(k0, stop, _U2):
+            u[I, k] = (f[I, k] + cx * (u[I - o, k] + u[I + o, k]) + cy * (u[I, k - o] + u[I, k + o])) * inv
+        if peel_last:
+            L = np.uint64(last)
+            u[I, L] = (f[I, L] + cx * (u[I - o, L] + u[I + o, L]) + cy * u[I, L - o]) * inv
+    else:
+        k0 = np.uint64(start)
+        if start == 0:
+            k0 = _U2
+            d = wx[I, 0] + wx[I + o, 0] + wy[I, 0] + wy[I, o]
+            s = wx[I, 0] * u[I - o, 0] + wx[I + o, 0] * u[I + o, 0]
+            if n1 > 1:
+                s += wy[I, o] * u[I, o]
+            u[I, 0] = (f[I, 0] + s) / d
+        for k in range(k0, stop, _U2):
+            a = wx[I, k]
+            b = wx[I + o, k]
+            c = wy[I, k]
+            e = wy[I, k + o]
+            u[I, k] = (f[I, k] + a * u[I - o, k] + b * u[I + o, k] + c * u[I, k - o] + e * u[I, k + o]) / (a + b + c + e)
+        if peel_last:
+            L = np.uint64(last)
+            d = wx[I, L] + wx[I + o, L] + wy[I, L] + wy[I, L + o]
+            s = wx[I, L] * u[I - o, L] + wx[I + o, L] * u[I + o, L] + wy[I, L] * u[I, L - o]
+            u[I, L] = (f[I, L] + s) / d
+
+
+@njit(**_JIT)
+def _res_int2(u, f, wx, wy, cst, const, i, out, mode):
+    """:func:`_res_row2` for an interior row ``0 < i < n0 - 1`` with ``n1 >= 2``."""
+    n1 = u.shape[1]
+    o = _U1
+    I = np.uint64(i)
+    L = np.uint64(n1 - 1)
+    if const:
+        cx, cy, dd = cst[0], cst[1], cst[2]
+        au = dd * u[I, 0] - (cx * (u[I - o, 0] + u[I + o, 0]) + cy * u[I, o])
+        out[0] = f[I, 0] - au if mode == 1 else au
+        au = dd * u[I, L] - (cx * (u[I - o, L] + u[I + o, L]) + cy * u[I, L - o])
+        out[L] = f[I, L] - au if mode == 1 else au
+        if mode == 1:
+            for k in range(o, L):
+                out[k] = f[I, k] - dd * u[I, k] + cx * (u[I - o, k] + u[I + o, k]) + cy * (u[I, k - o] + u[I, k + o])
+        else:
+            for k in range(o, L):
+                out[k] = dd * u[I, k] - cx * (u[I - o, k] + u[I + o, k]) - cy * (u[I, k - o] + u[I, k + o])
+    else:
+        for k in (np.uint64(0), L):
+            a = wx[I, k]
+            b = wx[I + o, k]
+            c = wy[I, k]
+            e = wy[I, k + o]
+            s = a * u[I - o, k] + b * u[I + o, k]
+            if k > 0:
+                s += c * u[I, k - o]
+            if k < L:
+                s += e * u[I, k + o]
+            au = (a + b + c + e) * u[I, k] - s
+            out[k] = f[I, k] - au if mode == 1 else au
+        for k in range(o, L):
+            a = wx[I, k]
+            b = wx[I + o, k]
+            c = wy[I, k]
+            e = wy[I, k + o]
+            au = (a + b + c + e) * u[I, k] - a * u[I - o, k] - b * u[I + o, k] - c * u[I, k - o] - e * u[I, k + o]
+            out[k] = f[I, k] - au if mode == 1 else au
+
+
+@njit(**_JIT)
+def _gs_int3(u, f, wx, wy, wz, cst, const, i, j, start):
+    """:func:`_gs_row3` for an interior row (``0 < i < n0 - 1``, ``0 < j < n1 - 1``)."""
+    n2 = u.shape[2]
+    o = _U1
+    I = np.uint64(i)
+    J = np.uint64(j)
+    last = n2 - 1
+    peel_last = last > start and (last - start) % 2 == 0
+    stop = np.uint64(last if peel_last else n2)
+    k0 = np.uint64(start)
+    if const:
+        cx, cy, cz, inv = cst[0], cst[1], cst[2], cst[4]
+        if start == 0:
+            t = u[I, J, o] if n2 > 1 else 0.0
+            u[I, J, 0] = (
+                f[I, J, 0] + cx * (u[I - o, J, 0] + u[I + o, J, 0]) + cy * (u[I, J - o, 0] + u[I, J + o, 0]) + cz * t
+            ) * inv
+            k0 = _U2
+        for k in range(k0, stop, _U2):
+            u[I, J, k] = (
+                f[I, J, k] + cx * (u[I - o, J, k] + u[I + o, J, k]) + cy * (u[I, J - o, k] + u[I, J + o, k])
+                + cz * (u[I, J, k - o] + u[I, J, k + o])
+            ) * inv
+        if peel_last:
+            L = np.uint64(last)
+            u[I, J, L] = (
+                f[I, J, L] + cx * (u[I - o, J, L] + u[I + o, J, L]) + cy * (u[I, J - o, L] + u[I, J + o, L])
+                + cz * u[I, J, L - o]
+            ) * inv
+    else:
+        if start == 0:
+            k0 = _U2
+            d = wx[I, J, 0] + wx[I + o, J, 0] + wy[I, J, 0] + wy[I, J + o, 0] + wz[I, J, 0] + wz[I, J, o]
+            s = (wx[I, J, 0] * u[I - o, J, 0] + wx[I + o, J, 0] * u[I + o, J, 0]
+                 + wy[I, J, 0] * u[I, J - o, 0] + wy[I, J + o, 0] * u[I, J + o, 0])
+            if n2 > 1:
+                s += wz[I, J, o] * u[I, J, o]
+            u[I, J, 0] = (f[I, J, 0] + s) / d
+        for k in range(k0, stop, _U2):
+            a = wx[I, J, k]
+            b = wx[I + o, J, k]
+            c = wy[I, J, k]
+            e = wy[I, J + o, k]
+            g = wz[I, J, k]
+            h = wz[I, J, k + o]
+            u[I, J, k] = (
+                f[I, J, k] + a * u[I - o, J, k] + b * u[I + o, J, k] + c * u[I, J - o, k] + e * u[I, J + o, k]
+                + g * u[I, J, k - o] + h * u[I, J, k + o]
+            ) / (a + b + c + e + g + h)
+        if peel_last:
+            L = np.uint64(last)
+            d = wx[I, J, L] + wx[I + o, J, L] + wy[I, J, L] + wy[I, J + o, L] + wz[I, J, L] + wz[I, J, L + o]
+            s = (wx[I, J, L] * u[I - o, J, L] + wx[I + o, J, L] * u[I + o, J, L]
+                 + wy[I, J, L] * u[I, J - o, L] + wy[I, J + o, L] * u[I, J + o, L] + wz[I, J, L] * u[I, J, L - o])
+            u[I, J, L] = (f[I, J, L] + s) / d
+
+
+@njit(**_JIT)
+def _res_int3(u, f, wx, wy, wz, cst, const, i, j, out, mode):
+    """:func:`_res_row3` for an interior row with ``n2 >= 2``."""
+    n2 = u.shape[2]
+    o = _U1
+    I = np.uint64(i)
+    J = np.uint64(j)
+    L = np.uint64(n2 - 1)
+    if const:
+        cx, cy, cz, dd = cst[0], cst[1], cst[2], cst[3]
+        for k in (np.uint64(0), L):
+            t = 0.0
+            if k > 0:
+                t += u[I, J, k - o]
+            if k < L:
+                t += u[I, J, k + o]
+            au = dd * u[I, J, k] - (cx * (u[I - o, J, k] + u[I + o, J, k]) + cy * (u[I, J - o, k] + u[I, J + o, k]) + cz * t)
+            out[k] = f[I, J, k] - au if mode == 1 else au
+        if mode == 1:
+            for k in range(o, L):
+                out[k] = (
+                    f[I, J, k] - dd * u[I, J, k] + cx * (u[I - o, J, k] + u[I + o, J, k])
+                    + cy * (u[I, J - o, k] + u[I, J + o, k]) + cz * (u[I, J, k - o] + u[I, J, k + o])
+                )
+        else:
+            for k in range(o, L):
+                out[k] = (
+                    dd * u[I, J, k] - cx * (u[I - o, J, k] + u[I + o, J, k])
+                    - cy * (u[I, J - o, k] + u[I, J + o, k]) - cz * (u[I, J, k - o] + u[I, J, k + o])
+                )
+    else:
+        for k in range(np.uint64(0), L + o):
+            a = wx[I, J, k]
+            b = wx[I + o, J, k]
+            c = wy[I, J, k]
+            e = wy[I, J + o, k]
+            g = wz[I, J, k]
+            h = wz[I, J, k + o]
+            s = a * u[I - o, J, k] + b * u[I + o, J, k] + c * u[I, J - o, k] + e * u[I, J + o, k]
+            if k > 0:
+                s += g * u[I, J, k - o]
+            if k < L:
+                s += h * u[I, J, k + o]
+            au = (a + b + c + e + g + h) * u[I, J, k] - s
+            out[k] = f[I, J, k] - au if mode == 1 else au
+
+
+@njit(**dict(_JIT, fastmath=True))
+def _ssq(r):
+    """Sum of squares of a row (reassociated, vectorised)."""
+    acc = 0.0
+    for j in range(r.shape[0]):
+        v = float(r[j])
+        acc += v * v
+    return acc
+
+
+# ---------------------------------------------------------------------------
+# 2D row helpers (row i, j along the contiguous axis)
 # ---------------------------------------------------------------------------
 
 
 @njit(**_JIT)
-def _pt2(u, wx, wy, i, j):
-    """Neighbour sum ``s`` and diagonal ``d`` at ``(i, j)`` (bounds-checked)."""
-    n0, n1 = u.shape
-    d = wx[i, j] + wx[i + 1, j] + wy[i, j] + wy[i, j + 1]
-    s = 0.0
-    if i > 0:
-        s += wx[i, j] * u[i - 1, j]
-    if i < n0 - 1:
-        s += wx[i + 1, j] * u[i + 1, j]
+def _nb2(u, i, z):
+    """Rows ``i - 1`` and ``i + 1`` of ``u`` (the zero row ``z`` outside)."""
+    um = u[i - 1] if i > 0 else z
+    up = u[i + 1] if i < u.shape[0] - 1 else z
+    return um, up
+
+
+@njit(**_JIT)
+def _pv2(uc, um, up, a, b, c, j):
+    """Neighbour sum and diagonal at point ``j`` of a row (face weights, ends checked)."""
+    n1 = uc.shape[0]
+    d = a[j] + b[j] + c[j] + c[j + 1]
+    s = a[j] * um[j] + b[j] * up[j]
     if j > 0:
-        s += wy[i, j] * u[i, j - 1]
+        s += c[j] * uc[j - 1]
     if j < n1 - 1:
-        s += wy[i, j + 1] * u[i, j + 1]
+        s += c[j + 1] * uc[j + 1]
     return s, d
 
 
 @njit(**_JIT)
-def _gs_row2(u, f, wx, wy, cst, const, i, start):
-    """Gauss-Seidel update of the points ``j = start, start+2, ...`` of row ``i``."""
-    n0, n1 = u.shape
-    if i == 0 or i == n0 - 1 or n1 < 3:
-        for j in range(start, n1, 2):
-            s, d = _pt2(u, wx, wy, i, j)
-            u[i, j] = (f[i, j] + s) / d
-        return
-    j0 = start
-    if start == 0:
-        s, d = _pt2(u, wx, wy, i, 0)
-        u[i, 0] = (f[i, 0] + s) / d
-        j0 = 2
-    if const:
-        cx, cy, inv = cst[0], cst[1], cst[-1]
-        for j in range(j0, n1 - 1, 2):
-            u[i, j] = (f[i, j] + cx * (u[i - 1, j] + u[i + 1, j]) + cy * (u[i, j - 1] + u[i, j + 1])) * inv
-    else:
-        for j in range(j0, n1 - 1, 2):
-            a = wx[i, j]
-            b = wx[i + 1, j]
-            c = wy[i, j]
-            e = wy[i, j + 1]
-            u[i, j] = (f[i, j] + a * u[i - 1, j] + b * u[i + 1, j] + c * u[i, j - 1] + e * u[i, j + 1]) / (a + b + c + e)
-    if (n1 - 1 - start) % 2 == 0:
-        s, d = _pt2(u, wx, wy, i, n1 - 1)
-        u[i, n1 - 1] = (f[i, n1 - 1] + s) / d
+def _pc2(uc, um, up, cx, cy, j):
+    """Neighbour sum at point ``j`` of a row (scalar weights, ends checked)."""
+    n1 = uc.shape[0]
+    t = 0.0
+    if j > 0:
+        t += uc[j - 1]
+    if j < n1 - 1:
+        t += uc[j + 1]
+    return cx * (um[j] + up[j]) + cy * t
 
 
 @njit(**_JIT)
-def _res_row2(u, f, wx, wy, cst, const, i, out, mode):
+def _gs_row2(u, f, wx, wy, cst, const, i, start, z):
+    """Gauss-Seidel update of the points ``j = start, start+2, ...`` of row ``i``."""
+    n0, n1 = u.shape
+    if start >= n1:
+        return
+    if 0 < i < n0 - 1:
+        _gs_int2(u, f, wx, wy, cst, const, i, start)
+        return
+    uc = u[i]
+    fr = f[i]
+    um, up = _nb2(u, i, z)
+    last = n1 - 1
+    peel_last = last > start and (last - start) % 2 == 0
+    stop = last if peel_last else n1
+    j0 = start
+    if const:
+        cx, cy, inv = cst[0], cst[1], cst[3]
+        if start == 0:
+            uc[0] = (fr[0] + _pc2(uc, um, up, cx, cy, 0)) * inv
+            j0 = 2
+        for j in range(j0, stop, 2):
+            uc[j] = (fr[j] + cx * (um[j] + up[j]) + cy * (uc[j - 1] + uc[j + 1])) * inv
+        if peel_last:
+            uc[last] = (fr[last] + _pc2(uc, um, up, cx, cy, last)) * inv
+    else:
+        a = wx[i]
+        b = wx[i + 1]
+        c = wy[i]
+        if start == 0:
+            s, d = _pv2(uc, um, up, a, b, c, 0)
+            uc[0] = (fr[0] + s) / d
+            j0 = 2
+        for j in range(j0, stop, 2):
+            uc[j] = (fr[j] + a[j] * um[j] + b[j] * up[j] + c[j] * uc[j - 1] + c[j + 1] * uc[j + 1]) / (
+                a[j] + b[j] + c[j] + c[j + 1]
+            )
+        if peel_last:
+            s, d = _pv2(uc, um, up, a, b, c, last)
+            uc[last] = (fr[last] + s) / d
+
+
+@njit(**_JIT)
+def _res_row2(u, f, wx, wy, cst, const, i, out, mode, z):
     """Row ``i`` of ``f - A u`` (mode 1) or ``A u`` (mode 0) into ``out`` (length n1)."""
     n0, n1 = u.shape
-    if i == 0 or i == n0 - 1 or n1 < 3:
-        for j in range(n1):
-            s, d = _pt2(u, wx, wy, i, j)
-            out[j] = f[i, j] - (d * u[i, j] - s) if mode == 1 else d * u[i, j] - s
+    if 0 < i < n0 - 1 and n1 >= 2:
+        _res_int2(u, f, wx, wy, cst, const, i, out, mode)
         return
-    for j in (0, n1 - 1):
-        s, d = _pt2(u, wx, wy, i, j)
-        out[j] = f[i, j] - (d * u[i, j] - s) if mode == 1 else d * u[i, j] - s
+    uc = u[i]
+    fr = f[i]
+    um, up = _nb2(u, i, z)
+    last = n1 - 1
     if const:
         cx, cy, dd = cst[0], cst[1], cst[2]
+        for j in (0, last):
+            au = dd * uc[j] - _pc2(uc, um, up, cx, cy, j)
+            out[j] = fr[j] - au if mode == 1 else au
         if mode == 1:
-            for j in range(1, n1 - 1):
-                out[j] = f[i, j] - dd * u[i, j] + cx * (u[i - 1, j] + u[i + 1, j]) + cy * (u[i, j - 1] + u[i, j + 1])
+            for j in range(1, last):
+                out[j] = fr[j] - dd * uc[j] + cx * (um[j] + up[j]) + cy * (uc[j - 1] + uc[j + 1])
         else:
-            for j in range(1, n1 - 1):
-                out[j] = dd * u[i, j] - cx * (u[i - 1, j] + u[i + 1, j]) - cy * (u[i, j - 1] + u[i, j + 1])
+            for j in range(1, last):
+                out[j] = dd * uc[j] - cx * (um[j] + up[j]) - cy * (uc[j - 1] + uc[j + 1])
     else:
-        for j in range(1, n1 - 1):
-            a = wx[i, j]
-            b = wx[i + 1, j]
-            c = wy[i, j]
-            e = wy[i, j + 1]
-            au = (a + b + c + e) * u[i, j] - a * u[i - 1, j] - b * u[i + 1, j] - c * u[i, j - 1] - e * u[i, j + 1]
-            out[j] = f[i, j] - au if mode == 1 else au
+        a = wx[i]
+        b = wx[i + 1]
+        c = wy[i]
+        for j in (0, last):
+            s, d = _pv2(uc, um, up, a, b, c, j)
+            au = d * uc[j] - s
+            out[j] = fr[j] - au if mode == 1 else au
+        for j in range(1, last):
+            au = (a[j] + b[j] + c[j] + c[j + 1]) * uc[j] - a[j] * um[j] - b[j] * up[j] - c[j] * uc[j - 1] - c[j + 1] * uc[j + 1]
+            out[j] = fr[j] - au if mode == 1 else au
 
 
 # ---------------------------------------------------------------------------
@@ -126,69 +376,88 @@ def _res_row2(u, f, wx, wy, cst, const, i, out, mode):
 
 
 @njit(**_JIT)
-def rbgs2(u, f, wx, wy, cst, const, nsweeps, red_first):
-    """``nsweeps`` red-black Gauss-Seidel sweeps in place.
+def rbgs2(u, f, wx, wy, cst, const, nsweeps, red_first, z, row, want_norm):
+    """``nsweeps`` red-black Gauss-Seidel sweeps in place; returns ``||f - A u||^2``
+    of the result when ``want_norm`` (else 0).
 
     Red = even ``i + j``.  ``red_first=True`` (pre-smoothing) updates red then
     black; ``False`` (post-smoothing) black then red.  The half-sweeps of all
     ``nsweeps`` sweeps are fused into one wavefront over the rows (at step
     ``i``, sweep ``s`` updates colour 1 on row ``i - 2s`` and colour 2 on row
     ``i - 2s - 1``), which gives exactly the unfused result with one pass over
-    memory.
+    memory.  The residual of row ``i - 2 nsweeps`` is final at step ``i`` and
+    is summed in the same pass (``row``: scratch of length ``n1``).
     """
     n0 = u.shape[0]
     c1 = 0 if red_first else 1
-    for i in range(n0 + 2 * nsweeps - 1):
+    acc = 0.0
+    steps = n0 + 2 * nsweeps - 1 + (1 if want_norm else 0)
+    for i in range(steps):
         for s in range(nsweeps):
             r1 = i - 2 * s
+            par = (r1 + c1) % 2
             if 0 <= r1 < n0:
-                _gs_row2(u, f, wx, wy, cst, const, r1, (r1 + c1) % 2)
+                _gs_row2(u, f, wx, wy, cst, const, r1, par, z)
             r2 = r1 - 1
             if 0 <= r2 < n0:
                 # colour 2 on row r2 starts at (r2 + 1 - c1) % 2 == (r1 + c1) % 2
-                _gs_row2(u, f, wx, wy, cst, const, r2, (r1 + c1) % 2)
+                _gs_row2(u, f, wx, wy, cst, const, r2, par, z)
+        if want_norm:
+            rr = i - 2 * nsweeps
+            if 0 <= rr < n0:
+                _res_row2(u, f, wx, wy, cst, const, rr, row, 1, z)
+                acc += _ssq(row)
+    return acc
 
 
 @njit(**_PJIT)
-def rbgs2_par(u, f, wx, wy, cst, const, nsweeps, red_first):
+def rbgs2_par(u, f, wx, wy, cst, const, nsweeps, red_first, z):
     """Parallel variant of :func:`rbgs2` (one colour per pass over the rows)."""
     n0 = u.shape[0]
     c1 = 0 if red_first else 1
     for _ in range(nsweeps):
         for colour in (c1, 1 - c1):
             for i in prange(n0):
-                _gs_row2(u, f, wx, wy, cst, const, i, (i + colour) % 2)
+                _gs_row2(u, f, wx, wy, cst, const, i, (i + colour) % 2, z)
 
 
 @njit(**_JIT)
-def stencil2(u, f, wx, wy, cst, const, out, mode):
+def stencil2(u, f, wx, wy, cst, const, out, mode, z):
     """``out = f - A u`` (mode 1) or ``out = A u`` (mode 0)."""
     for i in range(u.shape[0]):
-        _res_row2(u, f, wx, wy, cst, const, i, out[i], mode)
+        _res_row2(u, f, wx, wy, cst, const, i, out[i], mode, z)
 
 
 @njit(**_PJIT)
-def stencil2_par(u, f, wx, wy, cst, const, out, mode):
+def stencil2_par(u, f, wx, wy, cst, const, out, mode, z):
     """Parallel variant of :func:`stencil2`."""
     for i in prange(u.shape[0]):
-        _res_row2(u, f, wx, wy, cst, const, i, out[i], mode)
+        _res_row2(u, f, wx, wy, cst, const, i, out[i], mode, z)
 
 
 @njit(**_JIT)
-def resnorm2(u, f, wx, wy, cst, const, row):
-    """``||f - A u||_2^2`` using the scratch row ``row`` (length >= n1)."""
-    n1 = u.shape[1]
+def resnorm2(u, f, wx, wy, cst, const, row, z):
+    """``||f - A u||_2^2`` using the scratch row ``row`` (length n1)."""
     acc = 0.0
-    r = row[:n1]
     for i in range(u.shape[0]):
-        _res_row2(u, f, wx, wy, cst, const, i, r, 1)
-        for j in range(n1):
-            acc += float(r[j]) * float(r[j])
+        _res_row2(u, f, wx, wy, cst, const, i, row, 1, z)
+        acc += _ssq(row)
+    return acc
+
+
+@njit(**_PJIT)
+def resnorm2_par(u, f, wx, wy, cst, const, rows, z):
+    """Parallel variant of :func:`resnorm2` (``rows``: ``(threads, n1)``)."""
+    acc = 0.0
+    for i in prange(u.shape[0]):
+        r = rows[numba.get_thread_id()]
+        _res_row2(u, f, wx, wy, cst, const, i, r, 1, z)
+        acc += _ssq(r)
     return acc
 
 
 @njit(**_JIT)
-def jacobi2(u, f, wx, wy, cst, const, out, prev, tau, w, row):
+def jacobi2(u, f, wx, wy, cst, const, out, prev, tau, w, row, z):
     """One (Chebyshev-accelerated) Jacobi step.
 
     ``out = w (u + tau D^{-1}(f - A u)) + (1 - w) prev`` (seed 003 eq. 3.23
@@ -196,30 +465,46 @@ def jacobi2(u, f, wx, wy, cst, const, out, prev, tau, w, row):
     read.  ``out`` may be the same array as ``prev`` but not as ``u``.
     """
     n0, n1 = u.shape
-    r = row[:n1]
     for i in range(n0):
-        _res_row2(u, f, wx, wy, cst, const, i, r, 1)
-        for j in range(n1):
-            if const and i > 0 and i < n0 - 1 and j > 0 and j < n1 - 1:
-                dinv = cst[-1]
-            else:
-                dinv = 1.0 / (wx[i, j] + wx[i + 1, j] + wy[i, j] + wy[i, j + 1])
-            v = u[i, j] + tau * dinv * r[j]
-            if w == 1.0:
-                out[i, j] = v
-            else:
-                out[i, j] = w * v + (1.0 - w) * prev[i, j]
+        _res_row2(u, f, wx, wy, cst, const, i, row, 1, z)
+        uc = u[i]
+        o = out[i]
+        pr = prev[i]
+        if const:
+            ti = tau * cst[3]
+            for j in range(n1):
+                v = uc[j] + ti * row[j]
+                o[j] = v if w == 1.0 else w * v + (1.0 - w) * pr[j]
+        else:
+            a = wx[i]
+            b = wx[i + 1]
+            c = wy[i]
+            for j in range(n1):
+                v = uc[j] + tau * (1.0 / (a[j] + b[j] + c[j] + c[j + 1])) * row[j]
+                o[j] = v if w == 1.0 else w * v + (1.0 - w) * pr[j]
 
 
 @njit(**_JIT)
-def restrict_residual2(u, f, wx, wy, cst, const, fc, off, rows):
+def _fw_rows2(ra, rb, rc, fcI, off):
+    """Full weighting of three padded fine rows into one coarse row."""
+    for J in range(fcI.shape[0]):
+        C = 2 * J + off + 1
+        fcI[J] = 0.25 * (
+            0.25 * (ra[C - 1] + ra[C + 1] + rc[C - 1] + rc[C + 1])
+            + 0.5 * (ra[C] + rc[C] + rb[C - 1] + rb[C + 1])
+            + rb[C]
+        )
+
+
+@njit(**_JIT)
+def restrict_residual2(u, f, wx, wy, cst, const, fc, off, rows, z):
     """``fc = R (f - A u)``, fused, ``R = P^T/4`` (full weighting).
 
     ``rows`` is a scratch array of shape ``(3, n1 + 2)`` holding three fine
     residual rows padded with a zero on each side.
     """
     n0, n1 = u.shape
-    nc0, nc1 = fc.shape
+    nc0 = fc.shape[0]
     for k in range(3):
         rows[k, 0] = 0.0
         rows[k, n1 + 1] = 0.0
@@ -228,33 +513,24 @@ def restrict_residual2(u, f, wx, wy, cst, const, fc, off, rows):
         c = 2 * I + off
         if I == 0:
             if c - 1 >= 0:
-                _res_row2(u, f, wx, wy, cst, const, c - 1, rows[ia, 1 : n1 + 1], 1)
+                _res_row2(u, f, wx, wy, cst, const, c - 1, rows[ia][1 : n1 + 1], 1, z)
             else:
                 rows[ia, :] = 0.0
         else:
             ia, ic = ic, ia
-        _res_row2(u, f, wx, wy, cst, const, c, rows[ib, 1 : n1 + 1], 1)
+        _res_row2(u, f, wx, wy, cst, const, c, rows[ib][1 : n1 + 1], 1, z)
         if c + 1 < n0:
-            _res_row2(u, f, wx, wy, cst, const, c + 1, rows[ic, 1 : n1 + 1], 1)
+            _res_row2(u, f, wx, wy, cst, const, c + 1, rows[ic][1 : n1 + 1], 1, z)
         else:
             rows[ic, :] = 0.0
-        ra = rows[ia]
-        rb = rows[ib]
-        rc = rows[ic]
-        for J in range(nc1):
-            C = 2 * J + off + 1
-            fc[I, J] = 0.25 * (
-                0.25 * (ra[C - 1] + ra[C + 1] + rc[C - 1] + rc[C + 1])
-                + 0.5 * (ra[C] + rc[C] + rb[C - 1] + rb[C + 1])
-                + rb[C]
-            )
+        _fw_rows2(rows[ia], rows[ib], rows[ic], fc[I], off)
 
 
 @njit(**_PJIT)
-def restrict_residual2_par(u, f, wx, wy, cst, const, fc, off, rows):
+def restrict_residual2_par(u, f, wx, wy, cst, const, fc, off, rows, z):
     """Parallel variant of :func:`restrict_residual2` (``rows``: ``(threads, 3, n1 + 2)``)."""
     n0, n1 = u.shape
-    nc0, nc1 = fc.shape
+    nc0 = fc.shape[0]
     for I in prange(nc0):
         buf = rows[numba.get_thread_id()]
         c = 2 * I + off
@@ -263,26 +539,17 @@ def restrict_residual2_par(u, f, wx, wy, cst, const, fc, off, rows):
             buf[k, n1 + 1] = 0.0
             i = c - 1 + k
             if 0 <= i < n0:
-                _res_row2(u, f, wx, wy, cst, const, i, buf[k, 1 : n1 + 1], 1)
+                _res_row2(u, f, wx, wy, cst, const, i, buf[k][1 : n1 + 1], 1, z)
             else:
                 buf[k, :] = 0.0
-        ra = buf[0]
-        rb = buf[1]
-        rc = buf[2]
-        for J in range(nc1):
-            C = 2 * J + off + 1
-            fc[I, J] = 0.25 * (
-                0.25 * (ra[C - 1] + ra[C + 1] + rc[C - 1] + rc[C + 1])
-                + 0.5 * (ra[C] + rc[C] + rb[C - 1] + rb[C + 1])
-                + rb[C]
-            )
+        _fw_rows2(buf[0], buf[1], buf[2], fc[I], off)
 
 
 @njit(**_JIT)
 def restrict2(r, fc, off, rows):
     """``fc = R r`` (full weighting) of a given fine vector ``r``."""
     n0, n1 = r.shape
-    nc0, nc1 = fc.shape
+    nc0 = fc.shape[0]
     for I in range(nc0):
         c = 2 * I + off
         for k in range(3):
@@ -293,16 +560,7 @@ def restrict2(r, fc, off, rows):
                 rows[k, 1 : n1 + 1] = r[i]
             else:
                 rows[k, :] = 0.0
-        ra = rows[0]
-        rb = rows[1]
-        rc = rows[2]
-        for J in range(nc1):
-            C = 2 * J + off + 1
-            fc[I, J] = 0.25 * (
-                0.25 * (ra[C - 1] + ra[C + 1] + rc[C - 1] + rc[C + 1])
-                + 0.5 * (ra[C] + rc[C] + rb[C - 1] + rb[C + 1])
-                + rb[C]
-            )
+        _fw_rows2(rows[0], rows[1], rows[2], fc[I], off)
 
 
 @njit(**_JIT)
@@ -312,9 +570,10 @@ def _prolong_row_add(urow, erow, off, alpha):
     nc1 = erow.shape[0] - 2
     for m in range(nc1):
         urow[2 * m + off] += alpha * erow[m + 1]
+    h = 0.5 * alpha
     for j in range(1 - off, n1, 2):
         m0 = (j - off - 1) // 2
-        urow[j] += alpha * 0.5 * (erow[m0 + 1] + erow[m0 + 2])
+        urow[j] += h * (erow[m0 + 1] + erow[m0 + 2])
 
 
 @njit(**_JIT)
@@ -324,21 +583,25 @@ def _coarse_row(e, i, off, erow):
     erow[0] = 0.0
     erow[nc1 + 1] = 0.0
     if (i - off) % 2 == 0:
-        I = (i - off) // 2
+        er = e[(i - off) // 2]
         for J in range(nc1):
-            erow[J + 1] = e[I, J]
+            erow[J + 1] = er[J]
     else:
         I0 = (i - off - 1) // 2
         I1 = I0 + 1
         if I0 >= 0 and I1 < nc0:
+            e0 = e[I0]
+            e1 = e[I1]
             for J in range(nc1):
-                erow[J + 1] = 0.5 * (e[I0, J] + e[I1, J])
+                erow[J + 1] = 0.5 * (e0[J] + e1[J])
         elif I0 >= 0:
+            e0 = e[I0]
             for J in range(nc1):
-                erow[J + 1] = 0.5 * e[I0, J]
+                erow[J + 1] = 0.5 * e0[J]
         else:
+            e1 = e[I1]
             for J in range(nc1):
-                erow[J + 1] = 0.5 * e[I1, J]
+                erow[J + 1] = 0.5 * e1[J]
 
 
 @njit(**_JIT)
@@ -359,124 +622,160 @@ def prolong_add2_par(u, e, off, erow):
 
 
 # ---------------------------------------------------------------------------
-# 3D point and row helpers
+# 3D row helpers (row (i, j), k along the contiguous axis)
 # ---------------------------------------------------------------------------
 
 
 @njit(**_JIT)
-def _pt3(u, wx, wy, wz, i, j, k):
-    n0, n1, n2 = u.shape
-    d = wx[i, j, k] + wx[i + 1, j, k] + wy[i, j, k] + wy[i, j + 1, k] + wz[i, j, k] + wz[i, j, k + 1]
-    s = 0.0
-    if i > 0:
-        s += wx[i, j, k] * u[i - 1, j, k]
-    if i < n0 - 1:
-        s += wx[i + 1, j, k] * u[i + 1, j, k]
-    if j > 0:
-        s += wy[i, j, k] * u[i, j - 1, k]
-    if j < n1 - 1:
-        s += wy[i, j + 1, k] * u[i, j + 1, k]
+def _nb3(u, i, j, z):
+    """Rows ``(i -+ 1, j)`` and ``(i, j -+ 1)`` of ``u`` (the zero row ``z`` outside)."""
+    n0, n1 = u.shape[0], u.shape[1]
+    um = u[i - 1, j] if i > 0 else z
+    up = u[i + 1, j] if i < n0 - 1 else z
+    us = u[i, j - 1] if j > 0 else z
+    un = u[i, j + 1] if j < n1 - 1 else z
+    return um, up, us, un
+
+
+@njit(**_JIT)
+def _pv3(uc, um, up, us, un, a, b, c, e, g, k):
+    """Neighbour sum and diagonal at point ``k`` of a row (face weights, ends checked)."""
+    n2 = uc.shape[0]
+    d = a[k] + b[k] + c[k] + e[k] + g[k] + g[k + 1]
+    s = a[k] * um[k] + b[k] * up[k] + c[k] * us[k] + e[k] * un[k]
     if k > 0:
-        s += wz[i, j, k] * u[i, j, k - 1]
+        s += g[k] * uc[k - 1]
     if k < n2 - 1:
-        s += wz[i, j, k + 1] * u[i, j, k + 1]
+        s += g[k + 1] * uc[k + 1]
     return s, d
 
 
 @njit(**_JIT)
-def _gs_row3(u, f, wx, wy, wz, cst, const, i, j, start):
-    n0, n1, n2 = u.shape
-    if i == 0 or i == n0 - 1 or j == 0 or j == n1 - 1 or n2 < 3:
-        for k in range(start, n2, 2):
-            s, d = _pt3(u, wx, wy, wz, i, j, k)
-            u[i, j, k] = (f[i, j, k] + s) / d
-        return
-    k0 = start
-    if start == 0:
-        s, d = _pt3(u, wx, wy, wz, i, j, 0)
-        u[i, j, 0] = (f[i, j, 0] + s) / d
-        k0 = 2
-    if const:
-        cx, cy, cz, inv = cst[0], cst[1], cst[2], cst[-1]
-        for k in range(k0, n2 - 1, 2):
-            u[i, j, k] = (
-                f[i, j, k]
-                + cx * (u[i - 1, j, k] + u[i + 1, j, k])
-                + cy * (u[i, j - 1, k] + u[i, j + 1, k])
-                + cz * (u[i, j, k - 1] + u[i, j, k + 1])
-            ) * inv
-    else:
-        for k in range(k0, n2 - 1, 2):
-            a = wx[i, j, k]
-            b = wx[i + 1, j, k]
-            c = wy[i, j, k]
-            e = wy[i, j + 1, k]
-            g = wz[i, j, k]
-            h = wz[i, j, k + 1]
-            u[i, j, k] = (
-                f[i, j, k] + a * u[i - 1, j, k] + b * u[i + 1, j, k] + c * u[i, j - 1, k] + e * u[i, j + 1, k]
-                + g * u[i, j, k - 1] + h * u[i, j, k + 1]
-            ) / (a + b + c + e + g + h)
-    if (n2 - 1 - start) % 2 == 0:
-        s, d = _pt3(u, wx, wy, wz, i, j, n2 - 1)
-        u[i, j, n2 - 1] = (f[i, j, n2 - 1] + s) / d
+def _pc3(uc, um, up, us, un, cx, cy, cz, k):
+    """Neighbour sum at point ``k`` of a row (scalar weights, ends checked)."""
+    n2 = uc.shape[0]
+    t = 0.0
+    if k > 0:
+        t += uc[k - 1]
+    if k < n2 - 1:
+        t += uc[k + 1]
+    return cx * (um[k] + up[k]) + cy * (us[k] + un[k]) + cz * t
 
 
 @njit(**_JIT)
-def _res_row3(u, f, wx, wy, wz, cst, const, i, j, out, mode):
+def _gs_row3(u, f, wx, wy, wz, cst, const, i, j, start, z):
+    """Gauss-Seidel update of the points ``k = start, start+2, ...`` of row ``(i, j)``."""
     n0, n1, n2 = u.shape
-    if i == 0 or i == n0 - 1 or j == 0 or j == n1 - 1 or n2 < 3:
-        for k in range(n2):
-            s, d = _pt3(u, wx, wy, wz, i, j, k)
-            out[k] = f[i, j, k] - (d * u[i, j, k] - s) if mode == 1 else d * u[i, j, k] - s
+    if start >= n2:
         return
-    for k in (0, n2 - 1):
-        s, d = _pt3(u, wx, wy, wz, i, j, k)
-        out[k] = f[i, j, k] - (d * u[i, j, k] - s) if mode == 1 else d * u[i, j, k] - s
+    if 0 < i < n0 - 1 and 0 < j < n1 - 1:
+        _gs_int3(u, f, wx, wy, wz, cst, const, i, j, start)
+        return
+    uc = u[i, j]
+    fr = f[i, j]
+    um, up, us, un = _nb3(u, i, j, z)
+    last = n2 - 1
+    peel_last = last > start and (last - start) % 2 == 0
+    stop = last if peel_last else n2
+    k0 = start
+    if const:
+        cx, cy, cz, inv = cst[0], cst[1], cst[2], cst[4]
+        if start == 0:
+            uc[0] = (fr[0] + _pc3(uc, um, up, us, un, cx, cy, cz, 0)) * inv
+            k0 = 2
+        for k in range(k0, stop, 2):
+            uc[k] = (fr[k] + cx * (um[k] + up[k]) + cy * (us[k] + un[k]) + cz * (uc[k - 1] + uc[k + 1])) * inv
+        if peel_last:
+            uc[last] = (fr[last] + _pc3(uc, um, up, us, un, cx, cy, cz, last)) * inv
+    else:
+        a = wx[i, j]
+        b = wx[i + 1, j]
+        c = wy[i, j]
+        e = wy[i, j + 1]
+        g = wz[i, j]
+        if start == 0:
+            s, d = _pv3(uc, um, up, us, un, a, b, c, e, g, 0)
+            uc[0] = (fr[0] + s) / d
+            k0 = 2
+        for k in range(k0, stop, 2):
+            uc[k] = (
+                fr[k] + a[k] * um[k] + b[k] * up[k] + c[k] * us[k] + e[k] * un[k]
+                + g[k] * uc[k - 1] + g[k + 1] * uc[k + 1]
+            ) / (a[k] + b[k] + c[k] + e[k] + g[k] + g[k + 1])
+        if peel_last:
+            s, d = _pv3(uc, um, up, us, un, a, b, c, e, g, last)
+            uc[last] = (fr[last] + s) / d
+
+
+@njit(**_JIT)
+def _res_row3(u, f, wx, wy, wz, cst, const, i, j, out, mode, z):
+    """Row ``(i, j)`` of ``f - A u`` (mode 1) or ``A u`` (mode 0) into ``out`` (length n2)."""
+    n0, n1, n2 = u.shape
+    if 0 < i < n0 - 1 and 0 < j < n1 - 1 and n2 >= 2:
+        _res_int3(u, f, wx, wy, wz, cst, const, i, j, out, mode)
+        return
+    uc = u[i, j]
+    fr = f[i, j]
+    um, up, us, un = _nb3(u, i, j, z)
+    last = n2 - 1
     if const:
         cx, cy, cz, dd = cst[0], cst[1], cst[2], cst[3]
+        for k in (0, last):
+            au = dd * uc[k] - _pc3(uc, um, up, us, un, cx, cy, cz, k)
+            out[k] = fr[k] - au if mode == 1 else au
         if mode == 1:
-            for k in range(1, n2 - 1):
-                out[k] = (
-                    f[i, j, k] - dd * u[i, j, k]
-                    + cx * (u[i - 1, j, k] + u[i + 1, j, k])
-                    + cy * (u[i, j - 1, k] + u[i, j + 1, k])
-                    + cz * (u[i, j, k - 1] + u[i, j, k + 1])
-                )
+            for k in range(1, last):
+                out[k] = fr[k] - dd * uc[k] + cx * (um[k] + up[k]) + cy * (us[k] + un[k]) + cz * (uc[k - 1] + uc[k + 1])
         else:
-            for k in range(1, n2 - 1):
-                out[k] = (
-                    dd * u[i, j, k]
-                    - cx * (u[i - 1, j, k] + u[i + 1, j, k])
-                    - cy * (u[i, j - 1, k] + u[i, j + 1, k])
-                    - cz * (u[i, j, k - 1] + u[i, j, k + 1])
-                )
+            for k in range(1, last):
+                out[k] = dd * uc[k] - cx * (um[k] + up[k]) - cy * (us[k] + un[k]) - cz * (uc[k - 1] + uc[k + 1])
     else:
-        for k in range(1, n2 - 1):
-            a = wx[i, j, k]
-            b = wx[i + 1, j, k]
-            c = wy[i, j, k]
-            e = wy[i, j + 1, k]
-            g = wz[i, j, k]
-            h = wz[i, j, k + 1]
+        a = wx[i, j]
+        b = wx[i + 1, j]
+        c = wy[i, j]
+        e = wy[i, j + 1]
+        g = wz[i, j]
+        for k in (0, last):
+            s, d = _pv3(uc, um, up, us, un, a, b, c, e, g, k)
+            au = d * uc[k] - s
+            out[k] = fr[k] - au if mode == 1 else au
+        for k in range(1, last):
             au = (
-                (a + b + c + e + g + h) * u[i, j, k]
-                - a * u[i - 1, j, k] - b * u[i + 1, j, k] - c * u[i, j - 1, k] - e * u[i, j + 1, k]
-                - g * u[i, j, k - 1] - h * u[i, j, k + 1]
+                (a[k] + b[k] + c[k] + e[k] + g[k] + g[k + 1]) * uc[k]
+                - a[k] * um[k] - b[k] * up[k] - c[k] * us[k] - e[k] * un[k]
+                - g[k] * uc[k - 1] - g[k + 1] * uc[k + 1]
             )
-            out[k] = f[i, j, k] - au if mode == 1 else au
+            out[k] = fr[k] - au if mode == 1 else au
 
 
 @njit(**_JIT)
-def _gs_plane3(u, f, wx, wy, wz, cst, const, i, colour):
+def _gs_plane3(u, f, wx, wy, wz, cst, const, i, colour, z):
     for j in range(u.shape[1]):
-        _gs_row3(u, f, wx, wy, wz, cst, const, i, j, (i + j + colour) % 2)
+        _gs_row3(u, f, wx, wy, wz, cst, const, i, j, (i + j + colour) % 2, z)
 
 
 @njit(**_JIT)
-def _res_plane3(u, f, wx, wy, wz, cst, const, i, out, mode):
+def _res_plane3(u, f, wx, wy, wz, cst, const, i, out, mode, z):
+    """Plane ``i`` of the residual (``out[j]`` rows of length n2)."""
     for j in range(u.shape[1]):
-        _res_row3(u, f, wx, wy, wz, cst, const, i, j, out[j], mode)
+        _res_row3(u, f, wx, wy, wz, cst, const, i, j, out[j], mode, z)
+
+
+@njit(**_JIT)
+def _res_plane3_padded(u, f, wx, wy, wz, cst, const, i, pad, z):
+    """Plane ``i`` of ``f - A u`` into the interior of the padded plane ``pad``."""
+    n2 = u.shape[2]
+    for j in range(u.shape[1]):
+        _res_row3(u, f, wx, wy, wz, cst, const, i, j, pad[j + 1][1 : n2 + 1], 1, z)
+
+
+@njit(**_JIT)
+def _ssq_plane3(u, f, wx, wy, wz, cst, const, i, row, z):
+    acc = 0.0
+    for j in range(u.shape[1]):
+        _res_row3(u, f, wx, wy, wz, cst, const, i, j, row, 1, z)
+        acc += _ssq(row)
+    return acc
 
 
 # ---------------------------------------------------------------------------
@@ -485,101 +784,125 @@ def _res_plane3(u, f, wx, wy, wz, cst, const, i, out, mode):
 
 
 @njit(**_JIT)
-def rbgs3(u, f, wx, wy, wz, cst, const, nsweeps, red_first):
+def rbgs3(u, f, wx, wy, wz, cst, const, nsweeps, red_first, z, row, want_norm):
     """3D red-black Gauss-Seidel (red = even ``i + j + k``), all sweeps fused
-    into one plane-wise wavefront (see :func:`rbgs2`)."""
+    into one plane-wise wavefront (see :func:`rbgs2`, including the fused
+    residual norm returned when ``want_norm``)."""
     n0 = u.shape[0]
     c1 = 0 if red_first else 1
-    for i in range(n0 + 2 * nsweeps - 1):
+    acc = 0.0
+    steps = n0 + 2 * nsweeps - 1 + (1 if want_norm else 0)
+    for i in range(steps):
         for s in range(nsweeps):
             r1 = i - 2 * s
             if 0 <= r1 < n0:
-                _gs_plane3(u, f, wx, wy, wz, cst, const, r1, c1)
+                _gs_plane3(u, f, wx, wy, wz, cst, const, r1, c1, z)
             r2 = r1 - 1
             if 0 <= r2 < n0:
-                _gs_plane3(u, f, wx, wy, wz, cst, const, r2, 1 - c1)
+                _gs_plane3(u, f, wx, wy, wz, cst, const, r2, 1 - c1, z)
+        if want_norm:
+            rr = i - 2 * nsweeps
+            if 0 <= rr < n0:
+                acc += _ssq_plane3(u, f, wx, wy, wz, cst, const, rr, row, z)
+    return acc
 
 
 @njit(**_PJIT)
-def rbgs3_par(u, f, wx, wy, wz, cst, const, nsweeps, red_first):
+def rbgs3_par(u, f, wx, wy, wz, cst, const, nsweeps, red_first, z):
     """Parallel variant of :func:`rbgs3` (one colour per pass)."""
     n0 = u.shape[0]
     c1 = 0 if red_first else 1
     for _ in range(nsweeps):
         for colour in (c1, 1 - c1):
             for i in prange(n0):
-                _gs_plane3(u, f, wx, wy, wz, cst, const, i, colour)
+                _gs_plane3(u, f, wx, wy, wz, cst, const, i, colour, z)
 
 
 @njit(**_JIT)
-def stencil3(u, f, wx, wy, wz, cst, const, out, mode):
+def stencil3(u, f, wx, wy, wz, cst, const, out, mode, z):
     """``out = f - A u`` (mode 1) or ``A u`` (mode 0)."""
     for i in range(u.shape[0]):
-        _res_plane3(u, f, wx, wy, wz, cst, const, i, out[i], mode)
+        _res_plane3(u, f, wx, wy, wz, cst, const, i, out[i], mode, z)
 
 
 @njit(**_PJIT)
-def stencil3_par(u, f, wx, wy, wz, cst, const, out, mode):
+def stencil3_par(u, f, wx, wy, wz, cst, const, out, mode, z):
     """Parallel variant of :func:`stencil3`."""
     for i in prange(u.shape[0]):
-        _res_plane3(u, f, wx, wy, wz, cst, const, i, out[i], mode)
+        _res_plane3(u, f, wx, wy, wz, cst, const, i, out[i], mode, z)
 
 
 @njit(**_JIT)
-def resnorm3(u, f, wx, wy, wz, cst, const, row):
-    """``||f - A u||_2^2`` with a scratch row (length >= n2)."""
-    n0, n1, n2 = u.shape
+def resnorm3(u, f, wx, wy, wz, cst, const, row, z):
+    """``||f - A u||_2^2`` with a scratch row (length n2)."""
     acc = 0.0
-    r = row[:n2]
-    for i in range(n0):
-        for j in range(n1):
-            _res_row3(u, f, wx, wy, wz, cst, const, i, j, r, 1)
-            for k in range(n2):
-                acc += float(r[k]) * float(r[k])
+    for i in range(u.shape[0]):
+        acc += _ssq_plane3(u, f, wx, wy, wz, cst, const, i, row, z)
+    return acc
+
+
+@njit(**_PJIT)
+def resnorm3_par(u, f, wx, wy, wz, cst, const, rows, z):
+    """Parallel variant of :func:`resnorm3` (``rows``: ``(threads, n2)``)."""
+    acc = 0.0
+    for i in prange(u.shape[0]):
+        acc += _ssq_plane3(u, f, wx, wy, wz, cst, const, i, rows[numba.get_thread_id()], z)
     return acc
 
 
 @njit(**_JIT)
-def jacobi3(u, f, wx, wy, wz, cst, const, out, prev, tau, w, row):
+def jacobi3(u, f, wx, wy, wz, cst, const, out, prev, tau, w, row, z):
     """3D variant of :func:`jacobi2`."""
     n0, n1, n2 = u.shape
-    r = row[:n2]
     for i in range(n0):
         for j in range(n1):
-            _res_row3(u, f, wx, wy, wz, cst, const, i, j, r, 1)
-            inner = const and 0 < i < n0 - 1 and 0 < j < n1 - 1
-            for k in range(n2):
-                if inner and 0 < k < n2 - 1:
-                    dinv = cst[-1]
-                else:
-                    dinv = 1.0 / (
-                        wx[i, j, k] + wx[i + 1, j, k] + wy[i, j, k] + wy[i, j + 1, k] + wz[i, j, k] + wz[i, j, k + 1]
-                    )
-                v = u[i, j, k] + tau * dinv * r[k]
-                if w == 1.0:
-                    out[i, j, k] = v
-                else:
-                    out[i, j, k] = w * v + (1.0 - w) * prev[i, j, k]
+            _res_row3(u, f, wx, wy, wz, cst, const, i, j, row, 1, z)
+            uc = u[i, j]
+            o = out[i, j]
+            pr = prev[i, j]
+            if const:
+                ti = tau * cst[4]
+                for k in range(n2):
+                    v = uc[k] + ti * row[k]
+                    o[k] = v if w == 1.0 else w * v + (1.0 - w) * pr[k]
+            else:
+                a = wx[i, j]
+                b = wx[i + 1, j]
+                c = wy[i, j]
+                e = wy[i, j + 1]
+                g = wz[i, j]
+                for k in range(n2):
+                    v = uc[k] + tau * (1.0 / (a[k] + b[k] + c[k] + e[k] + g[k] + g[k + 1])) * row[k]
+                    o[k] = v if w == 1.0 else w * v + (1.0 - w) * pr[k]
 
 
 @njit(**_JIT)
-def _restrict_planes3(pa, pb, pc, fcI, off):
-    """Full weighting of three padded fine planes into one coarse plane ``fcI``."""
+def _restrict_planes3(pa, pb, pc, fcI, off, t3, t):
+    """Full weighting of three padded fine planes into one coarse plane ``fcI``.
+
+    ``t3``: ``(3, n2 + 2)`` and ``t``: ``(n2 + 2,)`` scratch rows.  Weights
+    1/2 along x (planes), then y (rows), then z (points), times ``1/8``.
+    """
     nc1, nc2 = fcI.shape
+    m = pa.shape[1]
     for J in range(nc1):
         C = 2 * J + off + 1
+        for q in range(3):
+            ra = pa[C - 1 + q]
+            rb = pb[C - 1 + q]
+            rc = pc[C - 1 + q]
+            tq = t3[q]
+            for k in range(m):
+                tq[k] = 0.5 * (ra[k] + rc[k]) + rb[k]
+        t0 = t3[0]
+        t1 = t3[1]
+        t2 = t3[2]
+        for k in range(m):
+            t[k] = 0.5 * (t0[k] + t2[k]) + t1[k]
+        out = fcI[J]
         for K in range(nc2):
             D = 2 * K + off + 1
-            t = 0.0
-            for y in range(C - 1, C + 2):
-                wy = 1.0 if y == C else 0.5
-                ty = (
-                    0.5 * (0.5 * (pa[y, D - 1] + pc[y, D - 1]) + pb[y, D - 1])
-                    + (0.5 * (pa[y, D] + pc[y, D]) + pb[y, D])
-                    + 0.5 * (0.5 * (pa[y, D + 1] + pc[y, D + 1]) + pb[y, D + 1])
-                )
-                t += wy * ty
-            fcI[J, K] = 0.125 * t
+            out[K] = 0.125 * (0.5 * (t[D - 1] + t[D + 1]) + t[D])
 
 
 @njit(**_JIT)
@@ -593,8 +916,9 @@ def _zero_pad3(p, n1, n2):
 
 
 @njit(**_JIT)
-def restrict_residual3(u, f, wx, wy, wz, cst, const, fc, off, planes):
-    """``fc = R (f - A u)`` fused, ``R = P^T/8``; ``planes``: ``(3, n1+2, n2+2)`` scratch."""
+def restrict_residual3(u, f, wx, wy, wz, cst, const, fc, off, planes, z, t3):
+    """``fc = R (f - A u)`` fused, ``R = P^T/8``; ``planes``: ``(3, n1+2, n2+2)``,
+    ``t3``: ``(4, n2 + 2)`` scratch."""
     n0, n1, n2 = u.shape
     nc0 = fc.shape[0]
     for q in range(3):
@@ -604,39 +928,42 @@ def restrict_residual3(u, f, wx, wy, wz, cst, const, fc, off, planes):
         c = 2 * I + off
         if I == 0:
             if c - 1 >= 0:
-                _res_plane3(u, f, wx, wy, wz, cst, const, c - 1, planes[ia, 1 : n1 + 1, 1 : n2 + 1], 1)
+                _res_plane3_padded(u, f, wx, wy, wz, cst, const, c - 1, planes[ia], z)
             else:
                 planes[ia, :, :] = 0.0
         else:
             ia, ic = ic, ia
-        _res_plane3(u, f, wx, wy, wz, cst, const, c, planes[ib, 1 : n1 + 1, 1 : n2 + 1], 1)
+        _res_plane3_padded(u, f, wx, wy, wz, cst, const, c, planes[ib], z)
         if c + 1 < n0:
-            _res_plane3(u, f, wx, wy, wz, cst, const, c + 1, planes[ic, 1 : n1 + 1, 1 : n2 + 1], 1)
+            _res_plane3_padded(u, f, wx, wy, wz, cst, const, c + 1, planes[ic], z)
         else:
             planes[ic, :, :] = 0.0
-        _restrict_planes3(planes[ia], planes[ib], planes[ic], fc[I], off)
+        _restrict_planes3(planes[ia], planes[ib], planes[ic], fc[I], off, t3[:3], t3[3])
 
 
 @njit(**_PJIT)
-def restrict_residual3_par(u, f, wx, wy, wz, cst, const, fc, off, planes):
-    """Parallel variant of :func:`restrict_residual3` (``planes``: ``(threads, 3, n1+2, n2+2)``)."""
+def restrict_residual3_par(u, f, wx, wy, wz, cst, const, fc, off, planes, z, t3):
+    """Parallel variant of :func:`restrict_residual3` (``planes``: ``(threads, 3, n1+2, n2+2)``,
+    ``t3``: ``(threads, 4, n2 + 2)``)."""
     n0, n1, n2 = u.shape
     nc0 = fc.shape[0]
     for I in prange(nc0):
-        buf = planes[numba.get_thread_id()]
+        tid = numba.get_thread_id()
+        buf = planes[tid]
+        tb = t3[tid]
         c = 2 * I + off
         for q in range(3):
             i = c - 1 + q
             if 0 <= i < n0:
                 _zero_pad3(buf[q], n1, n2)
-                _res_plane3(u, f, wx, wy, wz, cst, const, i, buf[q, 1 : n1 + 1, 1 : n2 + 1], 1)
+                _res_plane3_padded(u, f, wx, wy, wz, cst, const, i, buf[q], z)
             else:
                 buf[q, :, :] = 0.0
-        _restrict_planes3(buf[0], buf[1], buf[2], fc[I], off)
+        _restrict_planes3(buf[0], buf[1], buf[2], fc[I], off, tb[:3], tb[3])
 
 
 @njit(**_JIT)
-def restrict3(r, fc, off, planes):
+def restrict3(r, fc, off, planes, t3):
     """``fc = R r`` (full weighting) of a given fine vector ``r``."""
     n0, n1, n2 = r.shape
     nc0 = fc.shape[0]
@@ -649,28 +976,39 @@ def restrict3(r, fc, off, planes):
                 planes[q, 1 : n1 + 1, 1 : n2 + 1] = r[i]
             else:
                 planes[q, :, :] = 0.0
-        _restrict_planes3(planes[0], planes[1], planes[2], fc[I], off)
+        _restrict_planes3(planes[0], planes[1], planes[2], fc[I], off, t3[:3], t3[3])
 
 
 @njit(**_JIT)
 def _coarse_plane(e, i, off, eplane):
     """Fine plane ``i`` interpolated along axis 0 only, written padded into ``eplane``."""
     nc0, nc1, nc2 = e.shape
-    eplane[:, :] = 0.0
-    inner = eplane[1 : nc1 + 1, 1 : nc2 + 1]
+    _zero_pad3(eplane, nc1, nc2)
     if (i - off) % 2 == 0:
-        inner[:, :] = e[(i - off) // 2]
+        I = (i - off) // 2
+        for J in range(nc1):
+            src = e[I, J]
+            dst = eplane[J + 1]
+            for K in range(nc2):
+                dst[K + 1] = src[K]
     else:
         I0 = (i - off - 1) // 2
         I1 = I0 + 1
-        if I0 >= 0:
-            for J in range(nc1):
+        for J in range(nc1):
+            dst = eplane[J + 1]
+            if I0 >= 0 and I1 < nc0:
+                s0 = e[I0, J]
+                s1 = e[I1, J]
                 for K in range(nc2):
-                    inner[J, K] = 0.5 * e[I0, J, K]
-        if I1 < nc0:
-            for J in range(nc1):
+                    dst[K + 1] = 0.5 * s0[K] + 0.5 * s1[K]
+            elif I0 >= 0:
+                s0 = e[I0, J]
                 for K in range(nc2):
-                    inner[J, K] += 0.5 * e[I1, J, K]
+                    dst[K + 1] = 0.5 * s0[K]
+            else:
+                s1 = e[I1, J]
+                for K in range(nc2):
+                    dst[K + 1] = 0.5 * s1[K]
 
 
 @njit(**_JIT)

@@ -31,7 +31,7 @@ Grid conventions (per dimension, 0-based node indices):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -59,12 +59,11 @@ def _valid_size(n: int, bc: str) -> bool:
     return n >= (1 if bc == "dirichlet" else 2) and m > 0 and (m & (m - 1)) == 0
 
 
-@dataclass(eq=False)
 class GridLevelData:
     """The operator of one structured level in face-coefficient form.
 
-    Attributes
-    ----------
+    Parameters / attributes
+    -----------------------
     shape : tuple of int
         Unknowns per dimension (x first; arrays are indexed ``[i, j(, k)]``).
     h : float
@@ -76,19 +75,72 @@ class GridLevelData:
         ``d``: ``faces[d][.., i, ..]`` is the weight of the face between nodes
         ``i - 1`` and ``i`` along ``d`` (entries 0 and ``n`` are boundary
         faces: the Dirichlet coupling to the boundary; zero for Neumann).
+        For a uniform level (``uniform`` given) the arrays are built on first
+        access only.
     scale : float
         Factor in front of the sum (``h^-2`` for finite differences, 1 for
         the unscaled FEM stiffness).
     cells : ndarray
-        Cell coefficients this level was built from (for coarsening).
+        Cell coefficients this level was built from (for coarsening); for a
+        uniform level built on first access.
+    uniform : tuple of float, optional
+        Dirichlet levels whose cell coefficient is one constant ``k``: the
+        weight of every face along direction ``d`` (``k * aniso[d]``).  Such
+        a level stores no arrays; matrix-free kernels use the scalars (the
+        boundary rows follow from the same weights with the out-of-range
+        neighbours zero).
+    cell_value : float, optional
+        The constant cell coefficient ``k`` of a uniform level.
     """
 
-    shape: tuple
-    h: float
-    bc: str
-    faces: list
-    scale: float
-    cells: np.ndarray = field(repr=False, default=None)
+    def __init__(self, shape, h, bc, faces=None, scale=1.0, cells=None, uniform=None, cell_value=None):
+        self.shape = tuple(int(n) for n in shape)
+        self.h = h
+        self.bc = bc
+        self.scale = scale
+        if faces is None and uniform is None:
+            raise ValueError("GridLevelData needs faces (arrays) or uniform (one weight per direction)")
+        if uniform is not None:
+            uniform = tuple(float(w) for w in uniform)
+            if len(uniform) != len(self.shape):
+                raise ValueError(f"uniform must hold {len(self.shape)} weights, got {uniform}")
+            if bc != "dirichlet":
+                raise ValueError("uniform (scalar) face weights describe Dirichlet levels only")
+        self.uniform = uniform
+        self.cell_value = None if cell_value is None else float(cell_value)
+        self._faces = None if faces is None else list(faces)
+        self._cells = cells
+
+    @property
+    def faces(self) -> list:
+        """Face weight arrays (built on first access for a uniform level)."""
+        if self._faces is None:
+            self._faces = [
+                np.full(tuple(s + (1 if d == ax else 0) for d, s in enumerate(self.shape)), w)
+                for ax, w in enumerate(self.uniform)
+            ]
+        return self._faces
+
+    @faces.setter
+    def faces(self, value) -> None:
+        self._faces = list(value)
+        self.uniform = None
+
+    @property
+    def cells(self):
+        """Cell coefficients (built on first access for a uniform level)."""
+        if self._cells is None and self.cell_value is not None:
+            cshape = tuple(n + 1 if self.bc == "dirichlet" else n - 1 for n in self.shape)
+            self._cells = np.full(cshape, self.cell_value)
+        return self._cells
+
+    @cells.setter
+    def cells(self, value) -> None:
+        self._cells = value
+
+    def __repr__(self) -> str:
+        kind = f"uniform={self.uniform}" if self.uniform is not None else "faces=arrays"
+        return f"GridLevelData(shape={self.shape}, h={self.h!r}, bc={self.bc!r}, {kind}, scale={self.scale!r})"
 
     @property
     def dim(self) -> int:
@@ -100,6 +152,8 @@ class GridLevelData:
 
     def diagonal(self) -> np.ndarray:
         """Diagonal of ``A`` as an array of ``shape``."""
+        if self.uniform is not None:
+            return np.full(self.shape, self.scale * 2.0 * sum(self.uniform))
         d = np.zeros(self.shape)
         for ax, w in enumerate(self.faces):
             n = self.shape[ax]
@@ -252,18 +306,34 @@ class GridProblem:
     def level_data(self, shape: tuple | None = None, cells: np.ndarray | None = None, h: float | None = None) -> GridLevelData:
         """Face-coefficient operator of the finest level (or of given data)."""
         shape = self.shape if shape is None else shape
-        cells = self.cells if cells is None else cells
         h = self.h if h is None else h
+        scale = 1.0 if self.discretization == "fem" else 1.0 / (h * h)
+        if cells is None:
+            k = self.uniform_cell_value() if self.bc == "dirichlet" else None
+            if k is not None:
+                return self._uniform_data(shape, h, scale, k)
+            cells = self.cells
         faces = _faces_from_cells(cells, shape, self.bc, self.aniso)
-        if self.discretization == "fem":
-            scale = 1.0
-        else:
-            scale = 1.0 / (h * h)
         return GridLevelData(shape, h, self.bc, faces, scale, cells)
+
+    def _uniform_data(self, shape: tuple, h: float, scale: float, k: float) -> GridLevelData:
+        """A Dirichlet level with the constant cell coefficient ``k`` (no arrays)."""
+        return GridLevelData(shape, h, self.bc, None, scale, None, uniform=tuple(k * a for a in self.aniso), cell_value=k)
+
+    def uniform_cell_value(self) -> float | None:
+        """The cell coefficient if it is one constant (cached), else ``None``."""
+        if getattr(self, "_uniform_k", 0) == 0:
+            c = self.cells
+            k0 = float(c.flat[0])
+            self._uniform_k = k0 if bool(np.all(c == k0)) else None
+        return self._uniform_k
 
     def coarse_data(self, fine: GridLevelData) -> GridLevelData:
         """Re-discretise on the next coarser grid (cell coefficients averaged)."""
         shape = tuple(coarsen_size(n, self.bc) for n in fine.shape)
+        if fine.uniform is not None and fine.cell_value is not None:
+            h = 2 * fine.h
+            return self._uniform_data(shape, h, 1.0 if self.discretization == "fem" else 1.0 / (h * h), fine.cell_value)
         c = fine.cells
         for ax in range(self.dim):
             c = 0.5 * (np.take(c, np.arange(0, c.shape[ax], 2), axis=ax) + np.take(c, np.arange(1, c.shape[ax], 2), axis=ax))

@@ -55,12 +55,27 @@ def _smoothers():
 
 
 class _Norm:
-    """``x -> ||b - A x||_2`` on the finest level (picklable)."""
+    """``x -> ||b - A x||_2`` on the finest level (picklable).
 
-    def __init__(self, level: Level, b: np.ndarray):
-        self.level, self.b = level, b
+    ``first``: the known value of the first call (``||b||`` for a zero
+    initial guess).  On the structured path the norm summed during the last
+    post-smoothing sweep (:meth:`StructuredLevel.take_fused_norm`) is used
+    when there is one, else the fused residual-norm kernel.
+    """
+
+    def __init__(self, level: Level, b: np.ndarray, first: float | None = None):
+        self.level, self.b, self.first = level, b, first
 
     def __call__(self, x: np.ndarray) -> float:
+        if self.first is not None:
+            v, self.first = self.first, None
+            return v
+        take = getattr(self.level, "take_fused_norm", None)
+        if take is not None:
+            v = take(self.b, x)
+            if v is not None:
+                return float(v)
+            return float(self.level.residual_norm(self.b, x))
         return float(np.linalg.norm(self.level.residual(self.b, x)))
 
 
@@ -214,6 +229,8 @@ class MultigridSolver:
             levels = build_structured_levels(
                 self.problem, datas, smoother=self.smoothers, dtype=self.dtype, threads=threads
             )
+            # level 1 iterates in place in the solver's own solution array
+            levels[0].inplace = True
         else:
             levels = self._sparse_levels(datas)
         self.hierarchy = Hierarchy(levels)
@@ -449,15 +466,26 @@ class MultigridSolver:
         bl = self._to_level(b_arr)
         if self.singular:
             bl = bl - bl.mean()
+        first = None
         if x0 is None:
-            x = np.zeros_like(bl)
+            x = np.zeros(bl.shape, dtype=self.dtype)
+            first = float(np.linalg.norm(bl.reshape(-1)))  # ||b - A 0|| without the product
         else:
-            x = self._to_level(self._check_rhs(x0, "x0")).copy()
+            x = np.array(self._to_level(self._check_rhs(x0, "x0")), dtype=self.dtype, copy=True)
         fine = self.levels[0]
         if accel is None:
-            res = stationary_solve(
-                _Cycle(self, bl, kind), _Norm(fine, bl), x, rtol=rtol, atol=atol, maxiter=maxiter, callback=callback
-            )
+            track = self.fast and self.nu_post > 0
+            if track:
+                fine.track_norm = True
+            try:
+                res = stationary_solve(
+                    _Cycle(self, bl, kind), _Norm(fine, bl, first), x, rtol=rtol, atol=atol, maxiter=maxiter,
+                    callback=callback,
+                )
+            finally:
+                if track:
+                    fine.track_norm = False
+                    fine._fused = None
         elif accel == "cg":
             self._check_spd_for_cg()
             res = pcg(
@@ -468,7 +496,8 @@ class MultigridSolver:
         x = res.x
         if self.singular:
             x = x - x.mean()
-        res.x = np.array(x, dtype=self.dtype).reshape(out_shape)
+        # x is this solve's own array (level 1 iterated in place in it): no copy
+        res.x = np.asarray(x, dtype=self.dtype).reshape(out_shape)
         res.setup_seconds = self.setup_seconds
         res.solve_seconds = time.perf_counter() - t0
         res.info.update(

@@ -26,7 +26,12 @@ so the generic algorithms of :mod:`mgcore.cycles` (``mg0``, ``mgnet``,
 Buffer semantics: ``smooth``, ``correct`` and ``coarse_solve`` return the
 level's own ``u`` buffer.  An iterate ``u=None`` zero-fills it; an iterate that
 is not the level's buffer is copied into it first (the caller's array is never
-modified).  Iterates are arrays of the grid shape (x = axis 0, C order); flat
+modified) -- except on a finest level with ``inplace=True`` (set by
+:class:`mgcore.sparse.solver.MultigridSolver`), which updates a writable
+C-contiguous iterate of its dtype in place and allocates its own buffer only
+when a cycle starts from ``u=None``.  Levels whose coefficient is uniform
+with Dirichlet boundaries (:attr:`GridLevelData.uniform`) keep no face
+arrays.  Iterates are arrays of the grid shape (x = axis 0, C order); flat
 vectors are accepted and reshaped.  Copy a returned iterate if it must
 survive the next cycle.
 
@@ -186,6 +191,12 @@ def structured_support(
     specs, why = _parse_smoothers(smoother, None)
     if specs is None:
         return False, why
+    if any(name == "chebyshev" for name, _ in specs):
+        return False, (
+            "smoother 'chebyshev': the structured kernel is one polynomial of degree nu on [lower, upper] of "
+            "D^-1 A, not the sparse definition (each step one polynomial of `degree` on estimated spectral "
+            "bounds); use the sparse path (fast=False) or 'rbgs'/'jacobi'"
+        )
     return True, ""
 
 
@@ -203,20 +214,20 @@ class _LevelSmoother(Smoother):
         return f"StructuredSmoother({self.level.smoother!r}, post={self.post})"
 
 
-def _faces_const(faces: list, shape: tuple) -> tuple[bool, list]:
-    """Whether the faces touching interior points are constant per direction."""
-    dim = len(shape)
-    if min(shape) < 3:
-        return False, [0.0] * dim
-    consts = []
-    for ax, w in enumerate(faces):
-        sl = tuple(slice(1, shape[d]) if d == ax else slice(1, shape[d] - 1) for d in range(dim))
-        block = w[sl]
-        c = block.flat[0]
-        if not np.all(block == c):
-            return False, [0.0] * dim
-        consts.append(float(c))
-    return True, consts
+def _uniform_weights(data: GridLevelData) -> list | None:
+    """One face weight per direction if every face (boundary faces included)
+    along that direction has it, else ``None``."""
+    if data.uniform is not None:
+        return list(data.uniform)
+    if data.bc != "dirichlet":
+        return None
+    out = []
+    for w in data.faces:
+        c = w.flat[0]
+        if not bool(np.all(w == c)):
+            return None
+        out.append(float(c))
+    return out
 
 
 class StructuredLevel(Level):
@@ -290,17 +301,29 @@ class StructuredLevel(Level):
         self.threads = threads
         self.coarse: StructuredLevel | None = None
         dt = self.dtype
-        self.faces = [np.ascontiguousarray(data.scale * w, dtype=dt) for w in data.faces]
-        const, cs = _faces_const(data.faces, self.grid_shape)
-        self.const = bool(const)
-        dsum = 2.0 * sum(cs) * data.scale
-        cs = [c * data.scale for c in cs]
+        cs = _uniform_weights(data)
+        self.const = cs is not None
+        if self.const:
+            # uniform Dirichlet level: scalar weights only, no face arrays
+            self.faces = [np.zeros((1,) * self.dim, dtype=dt) for _ in range(self.dim)]
+            dsum = 2.0 * sum(cs) * data.scale
+            cs = [c * data.scale for c in cs]
+        else:
+            self.faces = [np.ascontiguousarray(data.scale * w, dtype=dt) for w in data.faces]
+            dsum, cs = 0.0, [0.0] * self.dim
         self.cst = np.array(cs + [dsum, 1.0 / dsum if dsum > 0 else 0.0], dtype=dt)
-        self.u = np.zeros(self.grid_shape, dtype=dt)
+        self.finest = bool(finest)
+        #: finest level only: iterate in place in the caller's array (see the module docstring)
+        self.inplace = False
+        self.track_norm = False
+        self._fused = None
+        self.u = None if finest else np.zeros(self.grid_shape, dtype=dt)
         self.f = None if finest else np.zeros(self.grid_shape, dtype=dt)
         last = self.grid_shape[-1]
-        self._row = np.zeros(last + 2, dtype=dt)
-        self._tmp = np.zeros(self.grid_shape, dtype=dt) if name != "rbgs" else None
+        self._zero = np.zeros(last, dtype=dt)
+        self._row = np.zeros(last, dtype=dt)
+        self._rows = np.zeros((threads, last), dtype=dt) if threads > 1 else None
+        self._tmp = None
         self._Minv = None
         self._lu = None
         if name == "rbgs":
@@ -331,6 +354,17 @@ class StructuredLevel(Level):
             self._factor()
 
     # ------------------------------------------------------------ internals
+    @property
+    def size(self) -> int:
+        """Number of unknowns of this level."""
+        return int(np.prod(self.grid_shape))
+
+    def _buffer(self) -> np.ndarray:
+        """The level's own iterate buffer (allocated on first use on level 1)."""
+        if self.u is None:
+            self.u = np.zeros(self.grid_shape, dtype=self.dtype)
+        return self.u
+
     def _link(self, coarse: "StructuredLevel") -> None:
         """Attach the next coarser level and size the transfer scratch buffers."""
         want = tuple(coarsen_size(n, self.data.bc) for n in self.grid_shape)
@@ -349,6 +383,8 @@ class StructuredLevel(Level):
             nc1, nc2 = coarse.grid_shape[1:]
             self._rbuf = np.zeros((T, 3, n1 + 2, n2 + 2) if T > 1 else (3, n1 + 2, n2 + 2), dtype=dt)
             self._ebuf = np.zeros((T, nc1 + 2, nc2 + 2) if T > 1 else (nc1 + 2, nc2 + 2), dtype=dt)
+            self._t3 = np.zeros((T, 4, n2 + 2) if T > 1 else (4, n2 + 2), dtype=dt)
+            self._t31 = self._t3 if T == 1 else self._t3[0]
         self._rbuf1 = self._rbuf if T == 1 else self._rbuf[0]
 
     def _factor(self) -> None:
@@ -356,7 +392,7 @@ class StructuredLevel(Level):
         up to ``DENSE_COARSE_MAX`` unknowns, else a sparse LU (Neumann: with
         the first unknown fixed to zero, which is one solution of the
         consistent singular system)."""
-        N = self.u.size
+        N = self.size
         if N <= DENSE_COARSE_MAX:
             A = self.data.matrix().toarray()
             Minv = np.linalg.pinv(A) if self.data.bc == "neumann" else np.linalg.inv(A)
@@ -381,26 +417,51 @@ class StructuredLevel(Level):
         if isinstance(x, np.ndarray) and x.dtype == self.dtype and x.flags.c_contiguous:
             if x.shape == self.grid_shape:
                 return x
-            if x.size == self.u.size:
+            if x.size == self.size:
                 return x.reshape(self.grid_shape)
         arr = np.asarray(x)
-        if arr.size != self.u.size:
-            raise ValueError(f"{name} must have {self.u.size} entries (grid {self.grid_shape}), got shape {arr.shape}")
+        if arr.size != self.size:
+            raise ValueError(f"{name} must have {self.size} entries (grid {self.grid_shape}), got shape {arr.shape}")
         return np.ascontiguousarray(arr.reshape(self.grid_shape), dtype=self.dtype)
 
     def _own(self, u: Any) -> np.ndarray:
-        """The level buffer holding ``u`` (zero for ``None``; copied when foreign)."""
+        """The array to update in place holding ``u``: the level buffer (zero
+        for ``None``; a foreign iterate is copied into it), or ``u`` itself on
+        an ``inplace`` finest level when ``u`` is a writable C-contiguous
+        array of the level dtype."""
         K = _kernels()
+        self._fused = None
         if u is None:
-            K.fill_zero(self.u)
-        elif u is not self.u:
-            src = self._grid(u, "u")
-            if src.ctypes.data != self.u.ctypes.data:
-                K.copy_into(self.u, src)
-        return self.u
+            buf = self._buffer()
+            K.fill_zero(buf)
+            return buf
+        if u is self.u:
+            return u
+        if (
+            self.inplace and isinstance(u, np.ndarray) and u.dtype == self.dtype and u.flags.c_contiguous
+            and u.flags.writeable and u.size == self.size
+        ):
+            return u.reshape(self.grid_shape)
+        buf = self._buffer()
+        src = self._grid(u, "u")
+        if src.ctypes.data != buf.ctypes.data:
+            K.copy_into(buf, src)
+        return buf
 
     def _args(self) -> tuple:
         return (*self.faces, self.cst, self.const)
+
+    def take_fused_norm(self, f: Any, u: Any) -> float | None:
+        """``||f - A u||`` summed during the last post-smoothing sweep of ``u``
+        with data ``f`` (``track_norm``), or ``None`` if there is none; the
+        value is handed out once."""
+        fz = self._fused
+        self._fused = None
+        if fz is None or not isinstance(u, np.ndarray) or not isinstance(f, np.ndarray):
+            return None
+        if fz[0] == u.ctypes.data and fz[1] == f.ctypes.data:
+            return fz[2]
+        return None
 
     def _par(self) -> bool:
         if self.threads > 1:
@@ -416,9 +477,9 @@ class StructuredLevel(Level):
         out = np.empty(self.grid_shape, dtype=self.dtype)
         par = self._par()
         if self.dim == 2:
-            (K.stencil2_par if par else K.stencil2)(U, U, *self._args(), out, 0)
+            (K.stencil2_par if par else K.stencil2)(U, U, *self._args(), out, 0, self._zero)
         else:
-            (K.stencil3_par if par else K.stencil3)(U, U, *self._args(), out, 0)
+            (K.stencil3_par if par else K.stencil3)(U, U, *self._args(), out, 0, self._zero)
         return out.reshape(np.shape(u)) if np.ndim(u) == 1 else out
 
     def restrict(self, r: Any) -> np.ndarray:
@@ -428,8 +489,15 @@ class StructuredLevel(Level):
         K = _kernels()
         Rr = self._grid(r, "r")
         out = np.empty(self.coarse.grid_shape, dtype=self.dtype)
-        (K.restrict2 if self.dim == 2 else K.restrict3)(Rr, out, self.off, self._rbuf1)
+        self._restrict_into(Rr, out)
         return out.reshape(-1) if np.ndim(r) == 1 else out
+
+    def _restrict_into(self, r: np.ndarray, out: np.ndarray) -> None:
+        K = _kernels()
+        if self.dim == 2:
+            K.restrict2(r, out, self.off, self._rbuf1)
+        else:
+            K.restrict3(r, out, self.off, self._rbuf1, self._t31)
 
     def prolong(self, e: Any) -> np.ndarray:
         """``P e`` (bi/trilinear interpolation, seed 003 eq. 4.7-4.9; allocates)."""
@@ -459,9 +527,9 @@ class StructuredLevel(Level):
         out = np.empty(self.grid_shape, dtype=self.dtype)
         par = self._par()
         if self.dim == 2:
-            (K.stencil2_par if par else K.stencil2)(U, F, *self._args(), out, 1)
+            (K.stencil2_par if par else K.stencil2)(U, F, *self._args(), out, 1, self._zero)
         else:
-            (K.stencil3_par if par else K.stencil3)(U, F, *self._args(), out, 1)
+            (K.stencil3_par if par else K.stencil3)(U, F, *self._args(), out, 1, self._zero)
         return out
 
     def residual_norm(self, f: Any, u: Any) -> float:
@@ -471,8 +539,11 @@ class StructuredLevel(Level):
             return float(np.linalg.norm(F.reshape(-1)))
         U = self._grid(u, "u")
         K = _kernels()
+        if self._par():
+            fn = K.resnorm2_par if self.dim == 2 else K.resnorm3_par
+            return math.sqrt(fn(U, F, *self._args(), self._rows, self._zero))
         fn = K.resnorm2 if self.dim == 2 else K.resnorm3
-        return math.sqrt(fn(U, F, *self._args(), self._row))
+        return math.sqrt(fn(U, F, *self._args(), self._row, self._zero))
 
     def restrict_residual(self, f: Any, u: Any) -> np.ndarray:
         """``f^{l+1} = R(f - A u)`` fused into the coarse level's ``f`` buffer (returned)."""
@@ -482,14 +553,18 @@ class StructuredLevel(Level):
         F = self._grid(f, "f")
         fc = self.coarse.f
         if u is None:
-            (K.restrict2 if self.dim == 2 else K.restrict3)(F, fc, self.off, self._rbuf1)
+            self._restrict_into(F, fc)
             return fc
         U = self._grid(u, "u")
         par = self._par()
         if self.dim == 2:
-            (K.restrict_residual2_par if par else K.restrict_residual2)(U, F, *self._args(), fc, self.off, self._rbuf)
+            (K.restrict_residual2_par if par else K.restrict_residual2)(
+                U, F, *self._args(), fc, self.off, self._rbuf, self._zero
+            )
         else:
-            (K.restrict_residual3_par if par else K.restrict_residual3)(U, F, *self._args(), fc, self.off, self._rbuf)
+            (K.restrict_residual3_par if par else K.restrict_residual3)(
+                U, F, *self._args(), fc, self.off, self._rbuf, self._zero, self._t3
+            )
         return fc
 
     def correct(self, u: Any, e: Any) -> np.ndarray:
@@ -511,20 +586,27 @@ class StructuredLevel(Level):
         par = self._par()
         if self.smoother == "rbgs":
             red_first = (not post) or self.order == "red-black"
-            if self.dim == 2:
-                (K.rbgs2_par if par else K.rbgs2)(U, F, *self._args(), nu, red_first)
+            if par:
+                (K.rbgs2_par if self.dim == 2 else K.rbgs3_par)(U, F, *self._args(), nu, red_first, self._zero)
             else:
-                (K.rbgs3_par if par else K.rbgs3)(U, F, *self._args(), nu, red_first)
+                want = bool(post and self.track_norm)
+                ssq = (K.rbgs2 if self.dim == 2 else K.rbgs3)(
+                    U, F, *self._args(), nu, red_first, self._zero, self._row, want
+                )
+                if want:
+                    self._fused = (U.ctypes.data, F.ctypes.data, math.sqrt(ssq))
             return U
         if self.smoother == "jacobi":
             tau, omegas = self.omega, [1.0] * nu
         else:
             tau_c, omegas = chebyshev_omegas(nu, self.lower, self.upper)
             tau = tau_c
+        if self._tmp is None:
+            self._tmp = np.zeros(self.grid_shape, dtype=self.dtype)
         step = K.jacobi2 if self.dim == 2 else K.jacobi3
         a, b = U, self._tmp
         for w in omegas:
-            step(a, F, *self._args(), b, b, tau, w, self._row)
+            step(a, F, *self._args(), b, b, tau, w, self._row, self._zero)
             a, b = b, a
         if a is not U:
             K.copy_into(U, a)
@@ -535,6 +617,8 @@ class StructuredLevel(Level):
         if self._Minv is None and self._lu is None:
             self._factor()
         F = self._grid(f, "f")
+        self._fused = None
+        self._buffer()
         if self._Minv is not None:
             _kernels().dense_solve_into(self._Minv, F, self.u)
         elif self.data.bc == "neumann":
@@ -547,14 +631,15 @@ class StructuredLevel(Level):
 
     def nbytes(self) -> dict:
         """Bytes held by this level: iterate/data buffers, faces, scratch."""
-        buf = self.u.nbytes + (self.f.nbytes if self.f is not None else 0)
-        scratch = self._row.nbytes + (self._tmp.nbytes if self._tmp is not None else 0)
-        for name in ("_rbuf", "_ebuf"):
+        buf = (self.u.nbytes if self.u is not None else 0) + (self.f.nbytes if self.f is not None else 0)
+        scratch = self._row.nbytes + self._zero.nbytes + (self._tmp.nbytes if self._tmp is not None else 0)
+        for name in ("_rbuf", "_ebuf", "_t3", "_rows"):
             a = getattr(self, name, None)
             scratch += a.nbytes if a is not None else 0
         if self._Minv is not None:
             scratch += self._Minv.nbytes
-        return {"buffers": buf, "faces": sum(w.nbytes for w in self.faces), "scratch": scratch}
+        faces = 0 if self.const else sum(w.nbytes for w in self.faces)
+        return {"buffers": buf, "faces": faces, "scratch": scratch}
 
     def __repr__(self) -> str:
         return (
@@ -610,7 +695,7 @@ def build_structured_levels(
     True
     """
     ok, why = structured_support(problem, smoother)
-    if not ok:
+    if not ok and not why.startswith("smoother 'chebyshev'"):
         raise ValueError(f"structured levels cannot be built: {why}")
     if not isinstance(datas, (list, tuple)) or not datas:
         raise ValueError("datas must be a non-empty list of GridLevelData (fine to coarse)")
@@ -651,7 +736,7 @@ def structured_memory(levels: list[StructuredLevel]) -> dict:
     for lvl in levels:
         for k, v in lvl.nbytes().items():
             tot[k] += v
-    fine = levels[0].u.nbytes
+    fine = levels[0].size * levels[0].dtype.itemsize
     tot["fine_vector"] = fine
     tot["buffers_ratio"] = tot["buffers"] / fine
     tot["total_ratio"] = (tot["buffers"] + tot["faces"] + tot["scratch"]) / fine
