@@ -227,8 +227,7 @@ def _cycle(h: Hierarchy, l: int, f: Any, u: Any, kind: CycleKind, pre: tuple, po
         if lvl.coarse_solve is not None:
             return lvl.coarse_solve(f)
         return lvl.smooth(f, u, max(pre[l] + post[l], 1))
-    u = lvl.smooth(f, u, pre[l])
-    fc = lvl.restrict_residual(f, u)
+    u, fc = lvl.smooth_restrict(f, u, pre[l])  # pre-smoothing, f^{l+1} = R(f - A u)
     if kind is CycleKind.V:
         e = _cycle(h, l + 1, fc, None, CycleKind.V, pre, post)
     elif kind is CycleKind.W:
@@ -239,8 +238,7 @@ def _cycle(h: Hierarchy, l: int, f: Any, u: Any, kind: CycleKind, pre: tuple, po
         e = _cycle(h, l + 1, fc, None, CycleKind.F, pre, post)
         if l + 1 < h.J - 1:
             e = _cycle(h, l + 1, fc, e, CycleKind.V, pre, post)
-    u = lvl.correct(u, e)
-    return lvl.smooth(f, u, post[l], post=True)
+    return lvl.correct_smooth(f, u, e, post[l])  # u + P e, then post-smoothing
 
 
 def fmg(

@@ -101,6 +101,23 @@ class Level:
             return self.P(e)
         return u + self.P(e)
 
+    def smooth_restrict(self, f: Any, u: Any, nu: int) -> tuple[Any, Any]:
+        """Pre-smooth ``nu`` steps, then also return ``R(f - A u)``.
+
+        The default is :meth:`smooth` followed by :meth:`restrict_residual`;
+        a backend may fuse the two into one pass over memory.
+        """
+        u = self.smooth(f, u, nu)
+        return u, self.restrict_residual(f, u)
+
+    def correct_smooth(self, f: Any, u: Any, e: Any, nu: int) -> Any:
+        """Coarse-grid correction ``u + P e`` followed by ``nu`` post-smoothing steps.
+
+        The default is :meth:`correct` followed by :meth:`smooth` with
+        ``post=True``; a backend may fuse the two.
+        """
+        return self.smooth(f, self.correct(u, e), nu, post=True)
+
     def smooth(self, f: Any, u: Any, nu: int, post: bool = False) -> Any:
         """Apply ``nu`` smoothing steps to ``A u = f`` starting from ``u``.
 

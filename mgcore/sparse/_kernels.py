@@ -410,6 +410,46 @@ def rbgs2(u, f, wx, wy, cst, const, nsweeps, red_first, z, row, want_norm):
     return acc
 
 
+@njit(**_JIT)
+def rbgs2_restrict(u, f, wx, wy, cst, const, nsweeps, red_first, z, fc, off, rows):
+    """:func:`rbgs2` followed by :func:`restrict_residual2`, in one pass.
+
+    The wavefront of :func:`rbgs2` leaves row ``i - 2 nsweeps`` final at step
+    ``i``; its residual row goes into a ring of three padded rows and every
+    coarse row ``I`` (centred on fine row ``c = 2 I + off``) is restricted as
+    soon as rows ``c - 1, c, c + 1`` are there.  The arithmetic is that of the
+    two separate kernels, so the results are bitwise identical.  ``rows``:
+    scratch of shape ``(4, n1 + 2)`` (the fourth row stays zero).
+    """
+    n0, n1 = u.shape
+    nc0 = fc.shape[0]
+    c1 = 0 if red_first else 1
+    for k in range(4):
+        for j in range(n1 + 2):
+            rows[k, j] = 0.0
+    zr = rows[3]
+    for i in range(n0 + 2 * nsweeps):
+        for s in range(nsweeps):
+            r1 = i - 2 * s
+            par = (r1 + c1) % 2
+            if 0 <= r1 < n0:
+                _gs_row2(u, f, wx, wy, cst, const, r1, par, z)
+            r2 = r1 - 1
+            if 0 <= r2 < n0:
+                _gs_row2(u, f, wx, wy, cst, const, r2, par, z)
+        rr = i - 2 * nsweeps
+        if 0 <= rr < n0:
+            _res_row2(u, f, wx, wy, cst, const, rr, rows[rr % 3][1 : n1 + 1], 1, z)
+            c = rr - 1  # the coarse row centred on c needs rows c-1, c, c+1 = rr
+            if c >= 0 and (c - off) % 2 == 0 and (c - off) // 2 < nc0:
+                ra = rows[(c - 1) % 3] if c >= 1 else zr
+                _fw_rows2(ra, rows[c % 3], rows[rr % 3], fc[(c - off) // 2], off)
+            if rr == n0 - 1 and (rr - off) % 2 == 0 and (rr - off) // 2 < nc0:
+                # a coarse row centred on the last fine row: zero row below it
+                ra = rows[(rr - 1) % 3] if rr >= 1 else zr
+                _fw_rows2(ra, rows[rr % 3], zr, fc[(rr - off) // 2], off)
+
+
 @njit(**_PJIT)
 def rbgs2_par(u, f, wx, wy, cst, const, nsweeps, red_first, z):
     """Parallel variant of :func:`rbgs2` (one colour per pass over the rows)."""
