@@ -209,3 +209,27 @@ def broadcast_levels(value: Any, J: int, name: str) -> tuple[int, ...]:
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
             raise ValueError(f"{name} entries must be non-negative ints, got {vals!r}")
     return vals
+
+
+def parse_nu_pair(nu: Any) -> tuple[int, int]:
+    """``(nu_pre, nu_post)`` from an int (both) or a pair, validated.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a bool, a non-pair, negative counts, or no smoothing at all.
+    """
+    if isinstance(nu, bool):
+        raise TypeError("nu must be an int or a pair (nu_pre, nu_post)")
+    if isinstance(nu, int):
+        nu = (nu, nu)
+    try:
+        pre, post = nu
+    except (TypeError, ValueError):
+        raise ValueError(f"nu must be an int or a pair (nu_pre, nu_post), got {nu!r}") from None
+    for v in (pre, post):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise ValueError(f"nu entries must be ints >= 0, got {nu!r}")
+    if pre + post == 0:
+        raise ValueError("nu_pre + nu_post must be >= 1 (a cycle without smoothing does not converge)")
+    return pre, post

@@ -219,6 +219,16 @@ class SparseSmoother(Smoother):
         """Options of the post-smoother that is adjoint to the one built from ``options``."""
         return dict(options)
 
+    def _in_place_operands(self, f: np.ndarray, u: Any) -> tuple[np.ndarray, np.ndarray, Any]:
+        """``(f, u, dtype)`` ready for an in-place compiled sweep: a common
+        dtype, ``u`` allocated as zero when ``None``, ``f`` contiguous."""
+        dtype = np.result_type(self.A.dtype, f.dtype)
+        if u is None:
+            u = np.zeros(self.n, dtype=dtype)
+        elif u.dtype != dtype:
+            u = u.astype(dtype)
+        return np.ascontiguousarray(f, dtype=dtype), u, dtype
+
     def _start(self, f: np.ndarray, u: Any) -> tuple[np.ndarray, np.ndarray | None]:
         f = np.asarray(f)
         if f.shape != (self.n,):
@@ -363,12 +373,7 @@ class GaussSeidel(SparseSmoother):
         return {"forward": ("f",), "backward": ("b",), "symmetric": ("f", "b")}[self.sweep]
 
     def _step(self, f, u):
-        dtype = np.result_type(self.A.dtype, f.dtype)
-        if u is None:
-            u = np.zeros(self.n, dtype=dtype)
-        elif u.dtype != dtype:
-            u = u.astype(dtype)
-        f = np.ascontiguousarray(f, dtype=dtype)
+        f, u, dtype = self._in_place_operands(f, u)
         k = _kernels()["range"]
         A = self.A
         data, dinv = A.data.astype(dtype, copy=False), self.dinv.astype(dtype, copy=False)
@@ -454,12 +459,7 @@ class RedBlackGaussSeidel(SparseSmoother):
         return np.ascontiguousarray(seq if red_first else seq[::-1]).astype(np.int64)
 
     def _step(self, f, u):
-        dtype = np.result_type(self.A.dtype, f.dtype)
-        if u is None:
-            u = np.zeros(self.n, dtype=dtype)
-        elif u.dtype != dtype:
-            u = u.astype(dtype)
-        f = np.ascontiguousarray(f, dtype=dtype)
+        f, u, dtype = self._in_place_operands(f, u)
         A = self.A
         _kernels()["order"](
             A.indptr, A.indices, A.data.astype(dtype, copy=False), self.dinv.astype(dtype, copy=False), f, u, self.visit

@@ -36,7 +36,7 @@ from scipy.sparse.linalg import LinearOperator
 
 from ..config import parse_smoother_spec
 from ..cycles import CycleKind, cycle as _core_cycle
-from ..hierarchy import Hierarchy, Level
+from ..hierarchy import Hierarchy, Level, parse_nu_pair
 from ..solve import SolveResult, StopReason, check_tolerances, pcg, stationary_solve
 from .grid import GridLevelData, GridProblem
 from .operators import DenseSolve, MatrixOperator, check_matrix
@@ -237,22 +237,7 @@ class MultigridSolver:
         self.setup_seconds = time.perf_counter() - t0
 
     # ------------------------------------------------------------------ setup
-    @staticmethod
-    def _parse_nu(nu: Any) -> tuple[int, int]:
-        if isinstance(nu, bool):
-            raise TypeError("nu must be an int or a pair (nu_pre, nu_post)")
-        if isinstance(nu, int):
-            nu = (nu, nu)
-        try:
-            pre, post = nu
-        except (TypeError, ValueError):
-            raise ValueError(f"nu must be an int or a pair (nu_pre, nu_post), got {nu!r}") from None
-        for v in (pre, post):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise ValueError(f"nu entries must be ints >= 0, got {nu!r}")
-        if pre + post == 0:
-            raise ValueError("nu_pre + nu_post must be >= 1 (a cycle without smoothing does not converge)")
-        return pre, post
+    _parse_nu = staticmethod(parse_nu_pair)
 
     def _level_data(self, max_levels: int | None, coarse_size: int) -> list:
         """Fine-to-coarse list of GridLevelData (re-discretised) or matrices (Galerkin)."""
