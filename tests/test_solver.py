@@ -269,3 +269,17 @@ def test_cg_refuses_non_spd_operator():
         s.solve(np.ones(225), accel="cg")
     res = s.solve(np.ones(225), accel="gmres", rtol=1e-8)
     assert res.converged
+
+
+def test_structured_problem_falls_back_with_a_clear_message():
+    from mgcore.sparse.solver import FastPathWarning
+
+    p = poisson2d(31)
+    with pytest.warns(FastPathWarning, match="chebyshev"):
+        s = MultigridSolver(p, smoother="chebyshev")
+    assert not s.fast and "chebyshev" in s.fast_reason and "not on the structured path" in repr(s)
+    with pytest.warns(FastPathWarning, match="rediscretize"):
+        MultigridSolver(p, coarse="galerkin")
+    res = s.solve(p.rhs(1.0), rtol=1e-8)
+    assert res.converged and res.info["path"] == "sparse"
+    assert MultigridSolver(p).fast  # the default configuration is compiled

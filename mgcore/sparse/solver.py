@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from contextlib import contextmanager
 from typing import Any, Callable, Sequence
 
@@ -42,7 +43,12 @@ from .grid import GridLevelData, GridProblem
 from .operators import DenseSolve, MatrixOperator, check_matrix
 from .transfers import injection, prolongation, restriction
 
-__all__ = ["MultigridSolver", "ACCELERATIONS", "COARSE_OPERATORS"]
+__all__ = ["MultigridSolver", "ACCELERATIONS", "COARSE_OPERATORS", "FastPathWarning"]
+
+
+class FastPathWarning(UserWarning):
+    """A structured problem runs on assembled matrices because its configuration
+    is not supported by the compiled matrix-free kernels (the message says why)."""
 
 ACCELERATIONS = (None, "cg", "gmres")
 COARSE_OPERATORS = ("rediscretize", "galerkin")
@@ -265,6 +271,12 @@ class MultigridSolver:
             ok, reason = structured_support(self.problem, self.smoothers, self.coarse)
         if fast is True and not ok:
             raise ValueError(f"fast=True but the structured path cannot be used: {reason}")
+        if not ok and not hasattr(self, "_matrix") and self.problem.dim in (2, 3):
+            warnings.warn(
+                f"using assembled sparse matrices (slower) because {reason}; pass fast=False to silence this",
+                FastPathWarning,
+                stacklevel=3,
+            )
         return ok, reason
 
     def _sparse_levels(self, datas: list) -> list[Level]:
@@ -369,6 +381,7 @@ class MultigridSolver:
         lines = [
             f"MultigridSolver({self.problem.name if hasattr(self.problem, 'name') else 'matrix'}, "
             f"{'fast structured' if self.fast else 'sparse'} path, dtype={self.dtype.name})",
+            *([] if self.fast or not self.fast_reason else [f"  (not on the structured path: {self.fast_reason})"]),
             f"  cycle={self.cycle_kind.value}({self.nu_pre},{self.nu_post}), coarse={self.coarse}, "
             f"smoother={self.smoothers[0][0]}",
             f"  levels={len(s)}, operator complexity={self.operator_complexity:.3f}, "
@@ -488,6 +501,7 @@ class MultigridSolver:
         res.info.update(
             cycle=kind.value, accel=accel or "none", nu_pre=self.nu_pre, nu_post=self.nu_post, levels=self.J,
             n_unknowns=int(np.prod(self.grid_shape)), path="fast" if self.fast else "sparse", dtype=self.dtype.name,
+            fast_reason=self.fast_reason,
         )
         if residuals is not None:
             residuals.extend(res.residuals)
