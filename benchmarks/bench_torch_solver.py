@@ -252,7 +252,9 @@ def main(argv=None):
         "rtol": args.rtol, "torch": torch.__version__, "device": args.device, "device_name": device_name,
         "cpu_count": os.cpu_count(), "time": time.strftime("%Y-%m-%d %H:%M:%S"), "notes": sorted(notes), "results": rows,
     }
-    out.write_text(json.dumps(payload, indent=2))
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2))
+    tmp.replace(out)  # atomic on POSIX
     print(f"wrote {out}")
     return payload
 
