@@ -67,7 +67,7 @@ from torch import nn
 
 from mgcore.config import parse_smoother_spec
 from mgcore.cycles import CycleKind, cycle as core_cycle
-from mgcore.hierarchy import Hierarchy, Level
+from mgcore.hierarchy import Hierarchy, Level, parse_nu_pair
 from mgcore.iterations import ChebyshevSemiIteration, ResidualCorrection, Smoother
 from mgcore.solve import SolveResult, check_tolerances, pcg, stationary_solve
 from mgcore.sparse.grid import GridLevelData, GridProblem, can_coarsen, coarsen_size
@@ -912,22 +912,7 @@ class TorchMultigridSolver:
         self._symmetric = False
         self.setup_seconds = time.perf_counter() - t0
 
-    @staticmethod
-    def _parse_nu(nu: Any) -> tuple[int, int]:
-        if isinstance(nu, bool):
-            raise TypeError("nu must be an int or a pair (nu_pre, nu_post)")
-        if isinstance(nu, int):
-            nu = (nu, nu)
-        try:
-            pre, post = nu
-        except (TypeError, ValueError):
-            raise ValueError(f"nu must be an int or a pair (nu_pre, nu_post), got {nu!r}") from None
-        for v in (pre, post):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise ValueError(f"nu entries must be ints >= 0, got {nu!r}")
-        if pre + post == 0:
-            raise ValueError("nu_pre + nu_post must be >= 1 (a cycle without smoothing does not converge)")
-        return pre, post
+    _parse_nu = staticmethod(parse_nu_pair)
 
     def __repr__(self) -> str:
         lines = [

@@ -450,6 +450,277 @@ def rbgs2_restrict(u, f, wx, wy, cst, const, nsweeps, red_first, z, fc, off, row
                 _fw_rows2(ra, rows[rr % 3], zr, fc[(rr - off) // 2], off)
 
 
+# ---------------------------------------------------------------------------
+# 2D red-black Gauss-Seidel on colour-split rows (uniform Dirichlet levels)
+# ---------------------------------------------------------------------------
+#
+# A colour half-sweep touches every second point of a row; such stride-2
+# updates do not vectorise.  The kernels below keep the rows of the
+# wavefront of :func:`rbgs2` in a ring of *split* rows -- the even points
+# (``k = 0, 2, ...``) and the odd points (``k = 1, 3, ...``) of ``u`` and
+# ``f`` each contiguous -- so every colour update is a unit-stride loop.  A
+# row is de-interleaved once when it enters the wavefront and written back
+# once when it is final, so ``u`` keeps its natural layout.  The arithmetic
+# (including the operand order at the row ends) is that of :func:`_gs_int2`
+# and :func:`_gs_row2`, so the iterates are bitwise identical.
+#
+# Ring layout: ``S[slot, 0]`` even points of ``u``, ``S[slot, 1]`` odd points
+# of ``u``, ``S[slot, 2]`` / ``S[slot, 3]`` the same of ``f``; shape
+# ``(2 nsweeps + 3, 4, (n1 + 1) // 2)``.  Row ``r`` lives in slot
+# ``r % (2 nsweeps + 3)``; rows ``-1`` and ``n0`` are zero rows.
+
+
+@njit(**_JIT)
+def _split_load(u, f, r, S, slot):
+    """De-interleave row ``r`` of ``u`` and ``f`` into ring slot ``slot``."""
+    n1 = u.shape[1]
+    no = np.uint64(n1 // 2)
+    R = np.uint64(r)
+    o = _U1
+    eu = S[slot, 0]
+    ou = S[slot, 1]
+    for m in range(np.uint64(0), no):
+        eu[m] = u[R, _U2 * m]
+        ou[m] = u[R, _U2 * m + o]
+    ef = S[slot, 2]
+    of = S[slot, 3]
+    for m in range(np.uint64(0), no):
+        ef[m] = f[R, _U2 * m]
+        of[m] = f[R, _U2 * m + o]
+    if n1 % 2 == 1:
+        L = np.uint64(n1 - 1)
+        eu[no] = u[R, L]
+        ef[no] = f[R, L]
+
+
+@njit(**_JIT)
+def _split_zero(S, slot):
+    """Ring slot ``slot`` as a zero row (outside the grid)."""
+    ne = S.shape[2]
+    for q in range(2):
+        x = S[slot, q]
+        for m in range(ne):
+            x[m] = 0.0
+
+
+@njit(**_JIT)
+def _split_store(u, r, S, slot):
+    """Interleave ring slot ``slot`` back into row ``r`` of ``u``."""
+    n1 = u.shape[1]
+    no = np.uint64(n1 // 2)
+    R = np.uint64(r)
+    o = _U1
+    eu = S[slot, 0]
+    ou = S[slot, 1]
+    for m in range(np.uint64(0), no):
+        u[R, _U2 * m] = eu[m]
+        u[R, _U2 * m + o] = ou[m]
+    if n1 % 2 == 1:
+        u[R, np.uint64(n1 - 1)] = eu[no]
+
+
+@njit(**_JIT)
+def _split_gs(S, sm, sc, sp, par, edge, cst, n1):
+    """Update the points of parity ``par`` (``k % 2``) of the row in slot ``sc``
+    (neighbour rows in ``sm``, ``sp``); ``edge``: the row is the first or last
+    grid row (the row ends then use the operand order of :func:`_pc2`)."""
+    cx, cy, inv = cst[0], cst[1], cst[3]
+    no = n1 // 2
+    ne = n1 - no
+    odd_n = n1 % 2 == 1
+    p = np.uint64(par)
+    o = _U1
+    T = S[sc, par]
+    F = S[sc, 2 + par]
+    A = S[sm, par]
+    B = S[sp, par]
+    N = S[sc, 1 - par]
+    # middle points: even m in [1, ne - 1 (n1 odd) or ne), odd m in [0, no (n1 odd) or no - 1)
+    if par == 0:
+        m0 = 1
+        m1 = ne - 1 if odd_n else ne
+    else:
+        m0 = 0
+        m1 = no if odd_n else no - 1
+    for m in range(np.uint64(m0), np.uint64(m1)):
+        T[m] = (F[m] + cx * (A[m] + B[m]) + cy * (N[m + p - o] + N[m + p])) * inv
+    # row ends: k = 0 (even) and k = n1 - 1 (parity (n1 - 1) % 2)
+    if par == 0:
+        if edge:
+            t = 0.0
+            if n1 > 1:
+                t += N[0]
+            T[0] = (F[0] + (cx * (A[0] + B[0]) + cy * t)) * inv
+        else:
+            t = N[0] if n1 > 1 else 0.0
+            T[0] = (F[0] + cx * (A[0] + B[0]) + cy * t) * inv
+    if (n1 - 1) % 2 == par and n1 > 1:
+        mL = m1
+        left = N[(n1 - 2) // 2]
+        if edge:
+            t = 0.0
+            t += left
+            T[mL] = (F[mL] + (cx * (A[mL] + B[mL]) + cy * t)) * inv
+        else:
+            T[mL] = (F[mL] + cx * (A[mL] + B[mL]) + cy * left) * inv
+
+
+@njit(**_JIT)
+def _split_res(S, sm, sc, sp, edge, cst, n1, R):
+    """Residual ``f - A u`` of the (final) row in slot ``sc`` in split form:
+    ``R[0]`` even points, ``R[1]`` odd points (operand order of
+    :func:`_res_int2` / :func:`_res_row2`, so bitwise the same values)."""
+    cx, cy, dd = cst[0], cst[1], cst[2]
+    no = n1 // 2
+    ne = n1 - no
+    odd_n = n1 % 2 == 1
+    o = _U1
+    E = S[sc, 0]
+    O = S[sc, 1]
+    FE = S[sc, 2]
+    FO = S[sc, 3]
+    AE = S[sm, 0]
+    AO = S[sm, 1]
+    BE = S[sp, 0]
+    BO = S[sp, 1]
+    re = R[0]
+    ro = R[1]
+    mE = ne - 1 if odd_n else ne
+    mO = no if odd_n else no - 1
+    for m in range(o, np.uint64(mE)):
+        re[m] = FE[m] - dd * E[m] + cx * (AE[m] + BE[m]) + cy * (O[m - o] + O[m])
+    for m in range(np.uint64(0), np.uint64(mO)):
+        ro[m] = FO[m] - dd * O[m] + cx * (AO[m] + BO[m]) + cy * (E[m] + E[m + o])
+    # k = 0 (neighbour k = 1) and k = n1 - 1 (neighbour k = n1 - 2)
+    if edge:
+        t = 0.0
+        t += O[0]
+        re[0] = FE[0] - (dd * E[0] - (cx * (AE[0] + BE[0]) + cy * t))
+    else:
+        re[0] = FE[0] - (dd * E[0] - (cx * (AE[0] + BE[0]) + cy * O[0]))
+    if odd_n:
+        T, F, A, B, N, out, mL = E, FE, AE, BE, O, re, ne - 1
+    else:
+        T, F, A, B, N, out, mL = O, FO, AO, BO, E, ro, no - 1
+    left = N[(n1 - 2) // 2]
+    if edge:
+        t = 0.0
+        t += left
+        out[mL] = F[mL] - (dd * T[mL] - (cx * (A[mL] + B[mL]) + cy * t))
+    else:
+        out[mL] = F[mL] - (dd * T[mL] - (cx * (A[mL] + B[mL]) + cy * left))
+
+
+@njit(**_JIT)
+def _fw_split(ra, rb, rc, fcI):
+    """:func:`_fw_rows2` (Dirichlet, ``off = 1``) of three split residual rows."""
+    o = _U1
+    aE = ra[0]
+    aO = ra[1]
+    bE = rb[0]
+    bO = rb[1]
+    cE = rc[0]
+    cO = rc[1]
+    for J in range(np.uint64(0), np.uint64(fcI.shape[0])):
+        fcI[J] = 0.25 * (
+            0.25 * (aE[J] + aE[J + o] + cE[J] + cE[J + o])
+            + 0.5 * (aO[J] + cO[J] + bE[J] + bE[J + o])
+            + bO[J]
+        )
+
+
+@njit(**_JIT)
+def _split_step(u, f, cst, nsweeps, c1, S, i):
+    """Step ``i`` of the split wavefront: load row ``i + 1``, do the
+    half-sweeps of :func:`rbgs2` at step ``i``, store the final row
+    ``i - 2 nsweeps + 1``."""
+    n0, n1 = u.shape
+    ns = S.shape[0]
+    r = i + 1
+    if r < n0:
+        _split_load(u, f, r, S, r % ns)
+    elif r == n0:
+        _split_zero(S, r % ns)
+    for s in range(nsweeps):
+        r1 = i - 2 * s
+        par = (r1 + c1) % 2
+        if 0 <= r1 < n0:
+            # colour 1 on row r1 starts at k = par
+            _split_gs(S, (r1 - 1) % ns, r1 % ns, (r1 + 1) % ns, par, r1 == 0 or r1 == n0 - 1, cst, n1)
+        r2 = r1 - 1
+        if 0 <= r2 < n0:
+            _split_gs(S, (r2 - 1) % ns, r2 % ns, (r2 + 1) % ns, par, r2 == 0 or r2 == n0 - 1, cst, n1)
+    rf = i - 2 * nsweeps + 1
+    if 0 <= rf < n0:
+        _split_store(u, rf, S, rf % ns)
+
+
+@njit(**_JIT)
+def _split_start(u, f, S):
+    """Zero the ring and load row 0."""
+    for slot in range(S.shape[0]):
+        _split_zero(S, slot)
+    if u.shape[0] > 0:
+        _split_load(u, f, 0, S, 0)
+
+
+@njit(**_JIT)
+def rbgs2_split(u, f, wx, wy, cst, const, nsweeps, red_first, z, row, want_norm, S, R):
+    """:func:`rbgs2` for a uniform-coefficient (``const``) level on colour-split
+    rows (unit-stride, vectorised colour updates; bitwise the same iterate).
+
+    The face arrays ``wx``, ``wy``, ``const`` (must be True), ``z`` and ``row``
+    are the placeholders of :func:`rbgs2`'s signature.  ``S``: ring scratch of
+    shape ``(2 nsweeps + 3, 4, (n1 + 1) // 2)``; ``R``: residual scratch of
+    shape ``(4, 2, (n1 + 1) // 2)``.  The fused residual norm is summed from
+    the split residual rows (the same values, summed in another order).
+    """
+    n0, n1 = u.shape
+    c1 = 0 if red_first else 1
+    acc = 0.0
+    ns = S.shape[0]
+    no = n1 // 2
+    _split_start(u, f, S)
+    steps = n0 + 2 * nsweeps - 1 + (1 if want_norm else 0)
+    for i in range(steps):
+        _split_step(u, f, cst, nsweeps, c1, S, i)
+        if want_norm:
+            rr = i - 2 * nsweeps
+            if 0 <= rr < n0:
+                _split_res(S, (rr - 1) % ns, rr % ns, (rr + 1) % ns, rr == 0 or rr == n0 - 1, cst, n1, R[0])
+                acc += _ssq(R[0, 0, : n1 - no]) + _ssq(R[0, 1, :no])
+    return acc
+
+
+@njit(**_JIT)
+def rbgs2_restrict_split(u, f, wx, wy, cst, const, nsweeps, red_first, z, fc, off, rows, S, R):
+    """:func:`rbgs2_restrict` for a uniform-coefficient (Dirichlet, ``off = 1``)
+    level on colour-split rows (see :func:`rbgs2_split`); the residual rows
+    and the full weighting are computed in split form as well (bitwise the
+    same ``u`` and ``fc``).  ``rows`` is unused (signature placeholder)."""
+    n0, n1 = u.shape
+    nc0 = fc.shape[0]
+    c1 = 0 if red_first else 1
+    ns = S.shape[0]
+    for q in range(2):
+        zr = R[3, q]
+        for m in range(zr.shape[0]):
+            zr[m] = 0.0
+    zr = R[3]
+    _split_start(u, f, S)
+    for i in range(n0 + 2 * nsweeps):
+        _split_step(u, f, cst, nsweeps, c1, S, i)
+        rr = i - 2 * nsweeps
+        if 0 <= rr < n0:
+            _split_res(S, (rr - 1) % ns, rr % ns, (rr + 1) % ns, rr == 0 or rr == n0 - 1, cst, n1, R[rr % 3])
+            c = rr - 1  # coarse row centred on fine row c = 2 I + 1 needs rows c-1, c, c+1 = rr
+            if c >= 1 and (c - 1) % 2 == 0 and (c - 1) // 2 < nc0:
+                _fw_split(R[(c - 1) % 3], R[c % 3], R[rr % 3], fc[(c - 1) // 2])
+            if rr == n0 - 1 and (rr - 1) % 2 == 0 and (rr - 1) // 2 < nc0:
+                ra = R[(rr - 1) % 3] if rr >= 1 else zr
+                _fw_split(ra, R[rr % 3], zr, fc[(rr - 1) // 2])
+
+
 @njit(**_PJIT)
 def rbgs2_par(u, f, wx, wy, cst, const, nsweeps, red_first, z):
     """Parallel variant of :func:`rbgs2` (one colour per pass over the rows)."""

@@ -80,6 +80,12 @@ _ALIASES = {
 }
 _KWARGS = {"rbgs": ("order",), "jacobi": ("omega",), "chebyshev": ("lower", "upper")}
 
+#: Smallest row length (last axis) of a uniform-coefficient 2D level whose
+#: serial red-black Gauss-Seidel runs on colour-split rows
+#: (:func:`mgcore.sparse._kernels.rbgs2_split`); shorter rows use the
+#: stride-2 kernels.
+SPLIT_MIN = 16
+
 #: Largest coarsest level (unknowns) solved with a dense (pseudo-)inverse;
 #: larger ones use a sparse LU factorisation.
 DENSE_COARSE_MAX = 2048
@@ -324,6 +330,7 @@ class StructuredLevel(Level):
         self._row = np.zeros(last, dtype=dt)
         self._rows = np.zeros((threads, last), dtype=dt) if threads > 1 else None
         self._tmp = None
+        self._split: dict = {}
         self._Minv = None
         self._lu = None
         if name == "rbgs":
@@ -451,6 +458,19 @@ class StructuredLevel(Level):
 
     def _args(self) -> tuple:
         return (*self.faces, self.cst, self.const)
+
+    def _split_ring(self, nu: int) -> tuple | None:
+        """Scratch ``(ring, residual rows)`` of the colour-split red-black
+        kernels for ``nu`` sweeps (allocated once per ``nu``), or ``None`` when
+        they do not apply (variable coefficients, 3D, threads, short rows)."""
+        if not (self.const and self.dim == 2 and self.threads == 1 and self.grid_shape[1] >= SPLIT_MIN):
+            return None
+        S = self._split.get(nu)
+        if S is None:
+            ne = (self.grid_shape[1] + 1) // 2
+            S = (np.zeros((2 * nu + 3, 4, ne), dtype=self.dtype), np.zeros((4, 2, ne), dtype=self.dtype))
+            self._split[nu] = S
+        return S
 
     def take_fused_norm(self, f: Any, u: Any) -> float | None:
         """``||f - A u||`` summed during the last post-smoothing sweep of ``u``
@@ -591,7 +611,11 @@ class StructuredLevel(Level):
         F = self._grid(f, "f")
         U = self._own(u)
         fc = self.coarse.f
-        _kernels().rbgs2_restrict(U, F, *self._args(), nu, True, self._zero, fc, self.off, self._rbuf4)
+        S = self._split_ring(nu)
+        if S is not None:
+            _kernels().rbgs2_restrict_split(U, F, *self._args(), nu, True, self._zero, fc, self.off, self._rbuf4, *S)
+        else:
+            _kernels().rbgs2_restrict(U, F, *self._args(), nu, True, self._zero, fc, self.off, self._rbuf4)
         return U, fc
 
     def smooth(self, f: Any, u: Any, nu: int, post: bool = False) -> Any:
@@ -608,9 +632,13 @@ class StructuredLevel(Level):
                 (K.rbgs2_par if self.dim == 2 else K.rbgs3_par)(U, F, *self._args(), nu, red_first, self._zero)
             else:
                 want = bool(post and self.track_norm)
-                ssq = (K.rbgs2 if self.dim == 2 else K.rbgs3)(
-                    U, F, *self._args(), nu, red_first, self._zero, self._row, want
-                )
+                S = self._split_ring(nu)
+                if S is not None:
+                    ssq = K.rbgs2_split(U, F, *self._args(), nu, red_first, self._zero, self._row, want, *S)
+                else:
+                    ssq = (K.rbgs2 if self.dim == 2 else K.rbgs3)(
+                        U, F, *self._args(), nu, red_first, self._zero, self._row, want
+                    )
                 if want:
                     self._fused = (U.ctypes.data, F.ctypes.data, math.sqrt(ssq))
             return U
@@ -651,6 +679,7 @@ class StructuredLevel(Level):
         """Bytes held by this level: iterate/data buffers, faces, scratch."""
         buf = (self.u.nbytes if self.u is not None else 0) + (self.f.nbytes if self.f is not None else 0)
         scratch = self._row.nbytes + self._zero.nbytes + (self._tmp.nbytes if self._tmp is not None else 0)
+        scratch += sum(a.nbytes for S in self._split.values() for a in S)
         for name in ("_rbuf", "_ebuf", "_t3", "_rows"):
             a = getattr(self, name, None)
             scratch += a.nbytes if a is not None else 0
