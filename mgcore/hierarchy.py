@@ -24,8 +24,9 @@ stencils, ``torch.nn.Module``).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from .iterations import Smoother, as_smoother
 
@@ -233,3 +234,21 @@ def parse_nu_pair(nu: Any) -> tuple[int, int]:
     if pre + post == 0:
         raise ValueError("nu_pre + nu_post must be >= 1 (a cycle without smoothing does not converge)")
     return pre, post
+
+
+@contextmanager
+def replaced(changes: Iterable[tuple[Any, str, Any]]) -> Iterator[None]:
+    """Set ``obj.attr = value`` for each ``(obj, attr, value)`` and restore on exit.
+
+    Solvers use it to run a cycle with other level operations, e.g. the
+    adjoint post-smoother that makes a cycle symmetric for CG.
+    """
+    saved = []
+    try:
+        for obj, attr, value in changes:
+            saved.append((obj, attr, getattr(obj, attr)))
+            setattr(obj, attr, value)
+        yield
+    finally:
+        for obj, attr, value in reversed(saved):
+            setattr(obj, attr, value)

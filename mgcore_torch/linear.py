@@ -67,7 +67,7 @@ from torch import nn
 
 from mgcore.config import parse_smoother_spec
 from mgcore.cycles import CycleKind, cycle as core_cycle
-from mgcore.hierarchy import Hierarchy, Level, parse_nu_pair
+from mgcore.hierarchy import Hierarchy, Level, parse_nu_pair, replaced
 from mgcore.iterations import ChebyshevSemiIteration, ResidualCorrection, Smoother
 from mgcore.solve import SolveResult, check_tolerances, pcg, stationary_solve
 from mgcore.sparse.grid import GridLevelData, GridProblem, can_coarsen, coarsen_size
@@ -943,18 +943,9 @@ class TorchMultigridSolver:
         Red-black Gauss-Seidel then post-smooths black first, the adjoint of
         the red-first pre-smoothing (as :meth:`mgcore.sparse.MultigridSolver.symmetric_cycle`).
         """
-        saved = []
-        for lvl, alt in zip(self.hierarchy.levels, self._symmetric_posts()):
-            if alt is not None:
-                saved.append((lvl, lvl.B_post))
-                lvl.B_post = alt
-        previous, self._symmetric = self._symmetric, True
-        try:
+        changes = [(lvl, "B_post", alt) for lvl, alt in zip(self.hierarchy.levels, self._symmetric_posts()) if alt is not None]
+        with replaced(changes + [(self, "_symmetric", True)]):
             yield self
-        finally:
-            self._symmetric = previous
-            for lvl, post in saved:
-                lvl.B_post = post
 
     def _run_cycle(self, kind: CycleKind, f: torch.Tensor, u: torch.Tensor | None) -> torch.Tensor:
         fn = _CycleFn(self.hierarchy, kind, self.nu_pre, self.nu_post)

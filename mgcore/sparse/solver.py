@@ -37,7 +37,7 @@ from scipy.sparse.linalg import LinearOperator
 
 from ..config import parse_smoother_spec
 from ..cycles import CycleKind, cycle as _core_cycle
-from ..hierarchy import Hierarchy, Level, parse_nu_pair
+from ..hierarchy import Hierarchy, Level, parse_nu_pair, replaced
 from ..solve import SolveResult, StopReason, check_tolerances, pcg, stationary_solve
 from .grid import GridLevelData, GridProblem
 from .operators import DenseSolve, MatrixOperator, check_matrix
@@ -333,21 +333,13 @@ class MultigridSolver:
         the red-first pre-smoothing; other smoothers already are symmetric in
         a cycle with ``B_post`` built as the adjoint of ``B``.
         """
-        saved = []
-        for lvl, alt in zip(self.levels, self._symmetric_posts()):
-            if alt is None:
-                continue
-            if isinstance(alt, str):
-                saved.append((lvl, "order", lvl.order))
-                lvl.order = alt
-            else:
-                saved.append((lvl, "B_post", lvl.B_post))
-                lvl.B_post = alt
-        try:
+        changes = [
+            (lvl, "order" if isinstance(alt, str) else "B_post", alt)
+            for lvl, alt in zip(self.levels, self._symmetric_posts())
+            if alt is not None
+        ]
+        with replaced(changes):
             yield self
-        finally:
-            for lvl, attr, val in saved:
-                setattr(lvl, attr, val)
 
     # --------------------------------------------------------------- reports
     @property
