@@ -1,5 +1,7 @@
 """Multigrid algorithms of the seeds, written once over a :class:`Hierarchy`.
 
+Seed 003 is He & Xu, *MgNet* (``003_16cadc847c125d93.txt`` in the seeds folder).
+
 ================== =========================================================
 :func:`mg0`         seed 003 Algorithm 1 (MG0, fine-to-coarse smoothing)
 :func:`backslash_mg` seed 003 Algorithm 2 (\\-cycle)

@@ -1,5 +1,7 @@
 """Typed, picklable multigrid hierarchies.
 
+Seed 003 is He & Xu, *MgNet* (``003_16cadc847c125d93.txt`` in the seeds folder).
+
 A hierarchy is a sequence of :class:`Level` objects, **level 1 is the finest**
 (as in the seed papers and pyamg).  Python indexing of ``Hierarchy.levels`` is
 0-based, so level ``l`` lives at ``hierarchy.levels[l - 1]``; use

@@ -1,5 +1,7 @@
 """Iterative schemes of seed 003 §3.4, written once for every backend.
 
+Seed 003 is He & Xu, *MgNet* (``003_16cadc847c125d93.txt`` in the seeds folder).
+
 Every smoother here is an object with one method, ``smooth(A, f, u, nu)``,
 that runs ``nu`` steps of an iteration for ``A u = f`` from the iterate ``u``
 (``u = None`` is the zero iterate, so that the first step needs no product
