@@ -376,6 +376,23 @@ def _res_row2(u, f, wx, wy, cst, const, i, out, mode, z):
 
 
 @njit(**_JIT)
+def _rb_wavefront_step2(u, f, wx, wy, cst, const, nsweeps, c1, i, z):
+    """Step ``i`` of the fused red-black wavefront: sweep ``s`` updates colour 1
+    on row ``i - 2s`` and colour 2 on row ``i - 2s - 1`` (``c1`` = parity of
+    colour 1)."""
+    n0 = u.shape[0]
+    for s in range(nsweeps):
+        r1 = i - 2 * s
+        par = (r1 + c1) % 2
+        if 0 <= r1 < n0:
+            _gs_row2(u, f, wx, wy, cst, const, r1, par, z)
+        r2 = r1 - 1
+        if 0 <= r2 < n0:
+            # colour 2 on row r2 starts at (r2 + 1 - c1) % 2 == (r1 + c1) % 2
+            _gs_row2(u, f, wx, wy, cst, const, r2, par, z)
+
+
+@njit(**_JIT)
 def rbgs2(u, f, wx, wy, cst, const, nsweeps, red_first, z, row, want_norm):
     """``nsweeps`` red-black Gauss-Seidel sweeps in place; returns ``||f - A u||^2``
     of the result when ``want_norm`` (else 0).
@@ -393,15 +410,7 @@ def rbgs2(u, f, wx, wy, cst, const, nsweeps, red_first, z, row, want_norm):
     acc = 0.0
     steps = n0 + 2 * nsweeps - 1 + (1 if want_norm else 0)
     for i in range(steps):
-        for s in range(nsweeps):
-            r1 = i - 2 * s
-            par = (r1 + c1) % 2
-            if 0 <= r1 < n0:
-                _gs_row2(u, f, wx, wy, cst, const, r1, par, z)
-            r2 = r1 - 1
-            if 0 <= r2 < n0:
-                # colour 2 on row r2 starts at (r2 + 1 - c1) % 2 == (r1 + c1) % 2
-                _gs_row2(u, f, wx, wy, cst, const, r2, par, z)
+        _rb_wavefront_step2(u, f, wx, wy, cst, const, nsweeps, c1, i, z)
         if want_norm:
             rr = i - 2 * nsweeps
             if 0 <= rr < n0:
@@ -429,14 +438,7 @@ def rbgs2_restrict(u, f, wx, wy, cst, const, nsweeps, red_first, z, fc, off, row
             rows[k, j] = 0.0
     zr = rows[3]
     for i in range(n0 + 2 * nsweeps):
-        for s in range(nsweeps):
-            r1 = i - 2 * s
-            par = (r1 + c1) % 2
-            if 0 <= r1 < n0:
-                _gs_row2(u, f, wx, wy, cst, const, r1, par, z)
-            r2 = r1 - 1
-            if 0 <= r2 < n0:
-                _gs_row2(u, f, wx, wy, cst, const, r2, par, z)
+        _rb_wavefront_step2(u, f, wx, wy, cst, const, nsweeps, c1, i, z)
         rr = i - 2 * nsweeps
         if 0 <= rr < n0:
             _res_row2(u, f, wx, wy, cst, const, rr, rows[rr % 3][1 : n1 + 1], 1, z)
