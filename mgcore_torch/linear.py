@@ -122,9 +122,15 @@ def _check_dtype(dtype: Any, name: str = "dtype") -> torch.dtype:
 
 def _check_device(device: Any) -> torch.device:
     try:
-        return torch.device(device)
+        dev = torch.device(device)
     except (TypeError, RuntimeError) as exc:
         raise ValueError(f"device must be a torch device such as 'cpu' or 'cuda', got {device!r}") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} needs CUDA, which this torch build ({torch.__version__}) or machine does not have; "
+            "use device='cpu'"
+        )
+    return dev
 
 
 def _axis_slice(ndim: int, axis: int, sl: slice) -> tuple:

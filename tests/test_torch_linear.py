@@ -498,3 +498,10 @@ def test_bad_arguments():
         solver.solve(np.full(225, np.nan))
     with pytest.raises(ValueError, match="projection"):
         poisson_hierarchy(problem, projection="average")
+
+
+def test_cuda_device_without_cuda_is_a_clear_error():
+    if torch.cuda.is_available():  # the check is about machines without a GPU
+        return
+    with pytest.raises(ValueError, match="needs CUDA"):
+        TorchMultigridSolver(poisson(2, 15), device="cuda")
