@@ -244,16 +244,10 @@ class StencilOperator(nn.Module):
         return f"shape={self.shape}, {kind}, impl={self.impl!r}"
 
 
-class StridedConv(nn.Module):
-    """Stride-2 convolution ``x -> K *_2 x`` (seed 003 eq. 4.12).
-
-    With ``K = K_R / 2^d`` (eq. 4.13 scaled) this is the full-weighting
-    restriction ``P^T / 2^d`` of :func:`mgcore.sparse.transfers.restriction`;
-    padding is 0 on Dirichlet grids (coarse node ``i`` = fine node ``2i+1``)
-    and 1 on Neumann grids (coarse node ``i`` = fine node ``2i``), which
-    reproduces the boundary rows of the sparse matrix exactly.  Any other
-    ``3^d`` kernel gives a convolutional projection ``Pi``.
-    """
+class _Stride2(nn.Module):
+    """A fixed ``3^d`` kernel applied with stride 2; padding 0 on Dirichlet
+    grids (coarse node ``i`` = fine node ``2i+1``), 1 on Neumann grids
+    (coarse node ``i`` = fine node ``2i``)."""
 
     def __init__(self, kernel: torch.Tensor, bc: str = "dirichlet"):
         super().__init__()
@@ -264,14 +258,26 @@ class StridedConv(nn.Module):
         self.register_buffer("kernel", kernel)
         self.padding = 0 if bc == "dirichlet" else 1
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return conv(x, self.kernel, stride=2, padding=self.padding)
-
     def extra_repr(self) -> str:
         return f"kernel={tuple(self.kernel.shape)}, stride=2, padding={self.padding}"
 
 
-class TransposedConv(nn.Module):
+class StridedConv(_Stride2):
+    """Stride-2 convolution ``x -> K *_2 x`` (seed 003 eq. 4.12).
+
+    With ``K = K_R / 2^d`` (eq. 4.13 scaled) this is the full-weighting
+    restriction ``P^T / 2^d`` of :func:`mgcore.sparse.transfers.restriction`;
+    padding is 0 on Dirichlet grids (coarse node ``i`` = fine node ``2i+1``)
+    and 1 on Neumann grids (coarse node ``i`` = fine node ``2i``), which
+    reproduces the boundary rows of the sparse matrix exactly.  Any other
+    ``3^d`` kernel gives a convolutional projection ``Pi``.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return conv(x, self.kernel, stride=2, padding=self.padding)
+
+
+class TransposedConv(_Stride2):
     """Transposed stride-2 convolution with ``K_R``: the prolongation ``P``.
 
     Equals :func:`mgcore.sparse.transfers.prolongation` (bilinear /
@@ -279,18 +285,8 @@ class TransposedConv(nn.Module):
     with kernel 4.14), so ``P = R^T`` for the unscaled kernel (Lemma 4.1).
     """
 
-    def __init__(self, kernel: torch.Tensor, bc: str = "dirichlet"):
-        super().__init__()
-        if bc not in ("dirichlet", "neumann"):
-            raise ValueError(f"bc must be 'dirichlet' or 'neumann', got {bc!r}")
-        self.register_buffer("kernel", kernel)
-        self.padding = 0 if bc == "dirichlet" else 1
-
     def forward(self, e: torch.Tensor) -> torch.Tensor:
         return conv_transpose(e, self.kernel, stride=2, padding=self.padding)
-
-    def extra_repr(self) -> str:
-        return f"kernel={tuple(self.kernel.shape)}, stride=2, padding={self.padding}"
 
 
 class Injection(nn.Module):
