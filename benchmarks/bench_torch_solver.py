@@ -49,7 +49,7 @@ from mgcore.cycles import cycle as core_cycle  # noqa: E402
 from mgcore.hierarchy import Hierarchy, Level  # noqa: E402
 from mgcore.iterations import Smoother  # noqa: E402
 from mgcore.solve import stationary_solve  # noqa: E402
-from mgcore.sparse.problems import poisson  # noqa: E402
+from mgcore.problems import poisson  # noqa: E402
 from mgcore.sparse.transfers import prolongation, restriction  # noqa: E402
 from mgcore_torch.linear import TorchMultigridSolver, level_data_list  # noqa: E402
 

@@ -172,7 +172,7 @@ def plot_history(residuals: Sequence[float], path: str, title: str) -> None:
 def _solve(args: argparse.Namespace) -> tuple[Any, Any]:
     import numpy as np
 
-    from .sparse.problems import get_problem
+    from .problems import get_problem
 
     kwargs: dict[str, Any] = {}
     if args.eps is not None:

@@ -195,7 +195,7 @@ def gershgorin_bound(A: Any, d: np.ndarray | None = None) -> float:
     With ``d = None`` it bounds the spectral radius of ``A`` (Gershgorin's
     circle theorem, all discs inside ``|z| <= max_i sum_j |a_ij|``); with
     ``d = 1/diag(A)`` it bounds ``rho(D^{-1} A)`` (2 for the Laplacians of
-    :mod:`mgcore.sparse.grid`).
+    :mod:`mgcore.problems.grid`).
 
     Examples
     --------

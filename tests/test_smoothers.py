@@ -10,7 +10,7 @@ from scipy.sparse.linalg import spsolve_triangular
 
 from mgcore.iterations import ChebyshevSemiIteration, ResidualCorrection
 from mgcore.polynomials import chebyshev_roots
-from mgcore.sparse.grid import GridProblem
+from mgcore.problems.grid import GridProblem
 from mgcore.sparse.smoothers import (
     SMOOTHERS,
     Chebyshev,

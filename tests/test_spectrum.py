@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from mgcore.sparse.grid import GridProblem
+from mgcore.problems.grid import GridProblem
 from mgcore.spectrum import eigenvalues, estimate_lambda_max, gershgorin_bound
 
 

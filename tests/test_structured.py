@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from mgcore.cycles import cycle, fmg, mg0
 from mgcore.hierarchy import Hierarchy, Level
 from mgcore.iterations import chebyshev_omegas
-from mgcore.sparse.grid import GridLevelData, GridProblem
+from mgcore.problems.grid import GridLevelData, GridProblem
 from mgcore.sparse.solver import MultigridSolver
 from mgcore.sparse.structured import (
     StructuredLevel,

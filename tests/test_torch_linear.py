@@ -20,7 +20,7 @@ from mgcore.iterations import ResidualCorrection, Smoother
 from mgcore.solve import StopReason
 from mgcore.sparse import MultigridSolver
 from mgcore.sparse import smoothers as sparse_smoothers
-from mgcore.sparse.problems import poisson
+from mgcore.problems import poisson
 from mgcore.sparse.transfers import injection, prolongation, restriction
 from mgcore_torch.linear import (
     Injection,

@@ -8,8 +8,9 @@ user-facing :class:`MultigridSolver` and a bridge to pyamg hierarchies
 (:mod:`.pyamg_bridge`).
 """
 
-from .grid import GridLevelData, GridProblem
-from .problems import (
+from ..problems import (
+    GridLevelData,
+    GridProblem,
     PROBLEMS,
     anisotropic2d,
     get_problem,

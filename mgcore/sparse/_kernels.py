@@ -5,7 +5,7 @@ built (:func:`mgcore.sparse.structured.build_structured_levels`); every
 kernel is compiled lazily on first call and cached on disk.
 
 Operator (seed 003 eq. 5.3-5.5 in face-coefficient form, see
-:mod:`mgcore.sparse.grid`): with face weights already multiplied by the level
+:mod:`mgcore.problems.grid`): with face weights already multiplied by the level
 scale,
 
 .. math:: (A u)_p = d_p u_p - \\sum_{q \\sim p} w_{pq} u_q,

@@ -42,7 +42,7 @@ Red-black ordering (the definition the compiled structured kernels follow)
 --------------------------------------------------------------------------
 The colour of the unknown with 0-based array indices ``(i_0, ..., i_{d-1})``
 in an array of the grid's ``shape`` (x = axis 0, C-order flattening as in
-:mod:`mgcore.sparse.grid`; for Dirichlet grids unknown ``i`` sits on grid
+:mod:`mgcore.problems.grid`; for Dirichlet grids unknown ``i`` sits on grid
 point ``i + 1``) is **red** if ``i_0 + ... + i_{d-1}`` is even and **black**
 if it is odd.
 

@@ -39,7 +39,7 @@ from ..config import parse_smoother_spec
 from ..cycles import CycleKind, cycle as _core_cycle
 from ..hierarchy import Hierarchy, Level, parse_nu_pair, replaced
 from ..solve import SolveResult, StopReason, check_tolerances, pcg, stationary_solve
-from .grid import GridLevelData, GridProblem
+from ..problems.grid import GridLevelData, GridProblem
 from .operators import DenseSolve, MatrixOperator, check_matrix
 from .transfers import injection, prolongation, restriction
 
@@ -116,7 +116,7 @@ class MultigridSolver:
     Parameters
     ----------
     problem : GridProblem or sparse matrix
-        A gallery problem (:mod:`mgcore.sparse.problems`) or an assembled
+        A gallery problem (:mod:`mgcore.problems`) or an assembled
         matrix; a matrix needs ``grid_shape`` (unknowns per dimension, C-order)
         and uses Galerkin coarse operators.
     smoother : str, tuple, dict or list
@@ -212,7 +212,7 @@ class MultigridSolver:
             default_smoother = ("gauss-seidel", {"sweep": "symmetric"})
         else:
             raise TypeError(
-                f"problem must be a GridProblem (see mgcore.sparse.problems) or a sparse matrix, got {type(problem).__name__}"
+                f"problem must be a GridProblem (see mgcore.problems) or a sparse matrix, got {type(problem).__name__}"
             )
         if self.coarse not in COARSE_OPERATORS:
             raise ValueError(f"coarse must be one of {COARSE_OPERATORS}, got {self.coarse!r}")
@@ -249,7 +249,7 @@ class MultigridSolver:
         """Fine-to-coarse list of GridLevelData (re-discretised) or matrices (Galerkin)."""
         prob = self.problem
         datas = [prob.level_data()]
-        from .grid import can_coarsen, coarsen_size
+        from ..problems.grid import can_coarsen, coarsen_size
 
         def coarsenable(shape):
             return all(can_coarsen(n, prob.bc) and coarsen_size(n, prob.bc) >= 1 for n in shape)

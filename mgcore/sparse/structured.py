@@ -16,7 +16,7 @@ preallocated per-level buffers:
   (pseudo-inverse for the singular Neumann problem).
 
 The operator is read from the face-coefficient arrays of
-:class:`mgcore.sparse.grid.GridLevelData`, so constant, anisotropic and
+:class:`mgcore.problems.grid.GridLevelData`, so constant, anisotropic and
 variable coefficients with Dirichlet or Neumann boundaries share one code
 path (interior points of levels whose faces are constant per direction use
 scalar weights).  ``A``, ``R`` and ``P`` remain plain (allocating) callables,
@@ -48,7 +48,7 @@ import numpy as np
 
 from ..hierarchy import Level
 from ..iterations import Smoother, chebyshev_omegas
-from .grid import GridLevelData, GridProblem, coarsen_size
+from ..problems.grid import GridLevelData, GridProblem, coarsen_size
 
 __all__ = [
     "STRUCTURED_SMOOTHERS",
@@ -178,7 +178,7 @@ def structured_support(
 
     Examples
     --------
-    >>> from mgcore.sparse.grid import GridProblem
+    >>> from mgcore.problems.grid import GridProblem
     >>> structured_support(GridProblem((7, 7)), "rbgs")
     (True, '')
     >>> structured_support(GridProblem((7, 7)), "rbgs", coarse="galerkin")[0]
@@ -731,7 +731,7 @@ def build_structured_levels(
     >>> import numpy as np
     >>> from mgcore.hierarchy import Hierarchy
     >>> from mgcore.cycles import cycle
-    >>> from mgcore.sparse.grid import GridProblem
+    >>> from mgcore.problems.grid import GridProblem
     >>> p = GridProblem((31, 31))
     >>> h = Hierarchy(build_structured_levels(p, p.levels()))
     >>> b = p.rhs().reshape(p.shape)

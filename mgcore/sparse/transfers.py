@@ -7,7 +7,7 @@
   kernel ``K_R`` of Lemma 4.1 (eq. 4.12-4.14).
 * :func:`injection` -- nodal injection, a projection ``Pi`` (eq. 4.18).
 
-Grid conventions are those of :mod:`mgcore.sparse.grid`.
+Grid conventions are those of :mod:`mgcore.problems.grid`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .grid import coarsen_size
+from ..problems.grid import coarsen_size
 
 __all__ = ["prolongation_1d", "prolongation", "restriction", "injection", "INTERPOLATIONS", "RESTRICTION_SCALINGS"]
 

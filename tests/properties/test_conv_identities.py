@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mgcore.iterations import ResidualCorrection
-from mgcore.sparse.problems import poisson
+from mgcore.problems import poisson
 from mgcore.sparse.transfers import prolongation, restriction
 from mgcore_torch._stencils import conv, jacobi_kernels, laplacian_kernel, restriction_kernel, transfer_kernel
 from mgcore_torch.linear import PointwiseScaling, StencilOperator, StridedConv, TransposedConv

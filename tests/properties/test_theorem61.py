@@ -14,7 +14,7 @@ from mgcore.cycles import mg0, mgnet
 from mgcore.hierarchy import Hierarchy, Level
 from mgcore.iterations import ResidualCorrection, StepwiseResidualCorrection
 from mgcore.sparse.operators import MatrixOperator
-from mgcore.sparse.problems import poisson
+from mgcore.problems import poisson
 from mgcore.sparse.transfers import injection, prolongation, restriction
 
 PI_KINDS = ["injection", "full-weighting", "zero", "random"]

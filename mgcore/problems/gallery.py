@@ -1,6 +1,6 @@
 """Problem gallery: Poisson-type model problems on structured grids.
 
-Every function returns a :class:`~mgcore.sparse.grid.GridProblem`; its
+Every function returns a :class:`~mgcore.problems.grid.GridProblem`; its
 ``level_data().matrix()`` is the assembled matrix and ``rhs(f)`` a right-hand
 side.  Seed 003 §5 (eq. 5.1-5.5) is the 2D case: the 5-point stencil ``K_A``
 (5.4) is both the finite-difference operator (scaled by ``h^-2``) and the
@@ -69,7 +69,7 @@ def poisson(
 
     Examples
     --------
-    >>> from mgcore.sparse.problems import poisson
+    >>> from mgcore.problems import poisson
     >>> p = poisson(dim=2, n=7)
     >>> p.level_data().matrix().shape
     (49, 49)

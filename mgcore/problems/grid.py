@@ -235,7 +235,7 @@ def _faces_from_cells(cells: np.ndarray, shape: tuple, bc: str, aniso: tuple) ->
 class GridProblem:
     """A structured-grid elliptic problem, ``-div(K grad u) = f`` on ``(0,1)^d``.
 
-    Use :func:`mgcore.sparse.problems.poisson` and friends rather than this
+    Use :func:`mgcore.problems.poisson` and friends rather than this
     class directly.
 
     Parameters
