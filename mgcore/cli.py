@@ -1,4 +1,4 @@
-"""Command-line interface: ``mgcore solve | train | demo | models``.
+"""Command-line interface: ``mgcore solve | train | demo | models | verify``.
 
 Every subcommand has ``--help``.  Heavy libraries (scipy, numba, torch) are
 imported only by the subcommand that needs them.
@@ -125,6 +125,13 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     pm = sub.add_parser("models", help="list the registered models", description="List the model registry with parameter counts.")
     pm.add_argument("--counts", action="store_true", help="also build each model to count its parameters")
     pm.set_defaults(func=run_models)
+
+    from . import verify
+
+    pv = sub.add_parser("verify", help="check the seed papers' identities on random instances (both backends)",
+                        description="Run every identity mgcore implements on random instances; exit 1 if one fails.")
+    verify.add_arguments(pv)
+    pv.set_defaults(func=verify.run_verify)
     return parser
 
 

@@ -188,6 +188,52 @@ class Hierarchy:
         """Broadcast ``nu`` (an int or one int per level) to a tuple of length J."""
         return broadcast_levels(nu, self.J, name)
 
+    def with_projection(self, Pi: Any) -> "Hierarchy":
+        """A copy of this hierarchy whose levels ``1 .. J-1`` project the iterate with ``Pi``.
+
+        MgNet (He & Xu, MgNet, 2019, Alg. 3) projects ``u^{l+1,0} = Pi u^l``;
+        by Theorem 6.1 of that paper any ``Pi`` gives MG0's correction.  Works
+        on any hierarchy, e.g. one imported from pyamg
+        (:func:`mgcore.sparse.pyamg_bridge.from_pyamg`).  The levels are
+        shallow copies (operators shared); this hierarchy is not changed.
+
+        Parameters
+        ----------
+        Pi : callable, None, "restriction", "zero", or a sequence of those
+            One ``Pi`` for every non-coarsest level, or a list with one entry
+            per level ``1 .. J-1`` (level 1 = finest).  ``"restriction"``
+            uses each level's ``R``; ``None`` or ``"zero"`` is ``Pi = 0``
+            (eq. 6.23).
+
+        Examples
+        --------
+        >>> h = Hierarchy([Level(A=abs, B=abs, R=abs), Level(A=abs, B=abs)])
+        >>> h2 = h.with_projection("restriction")
+        >>> h2.levels[0].Pi is h2.levels[0].R, h.levels[0].Pi is None
+        (True, True)
+        """
+        import copy
+
+        n = self.J - 1
+        if isinstance(Pi, (list, tuple)):
+            specs = list(Pi)
+            if len(specs) != n:
+                raise ValueError(f"Pi: a list needs one entry per level 1..J-1 (J = {self.J}), got {len(specs)}")
+        else:
+            specs = [Pi] * n
+        levels = []
+        for l, lvl in enumerate(self.levels):
+            new = copy.copy(lvl)
+            if l < n:
+                spec = specs[l]
+                if isinstance(spec, str) and spec not in ("restriction", "zero"):
+                    raise ValueError(f"Pi must be a callable, None, 'restriction' or 'zero', got {spec!r}")
+                if spec is not None and not isinstance(spec, str) and not callable(spec):
+                    raise TypeError(f"Pi must be a callable, None, 'restriction' or 'zero', got {type(spec).__name__}")
+                new.Pi = lvl.R if spec == "restriction" else (None if spec == "zero" else spec)
+            levels.append(new)
+        return Hierarchy(levels)
+
 
 def broadcast_levels(value: Any, J: int, name: str) -> tuple[int, ...]:
     """Broadcast an int or per-level sequence of ints to a tuple of length ``J``.
