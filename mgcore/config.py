@@ -35,25 +35,12 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
+from . import registry as _registry
+
 __all__ = ["ALIASES", "normalize_name", "resolve_name", "parse_smoother_spec", "parse_one_spec"]
 
-#: alias -> (canonical name, options fixed by the alias)
-ALIASES: dict[str, tuple[str, dict]] = {
-    "gs": ("gauss-seidel", {}),
-    "gauss-seidel": ("gauss-seidel", {}),
-    "gaussseidel": ("gauss-seidel", {}),
-    "sgs": ("gauss-seidel", {"sweep": "symmetric"}),
-    "symmetric-gauss-seidel": ("gauss-seidel", {"sweep": "symmetric"}),
-    "symmetric-gs": ("gauss-seidel", {"sweep": "symmetric"}),
-    "rbgs": ("red-black", {}),
-    "redblack": ("red-black", {}),
-    "red-black-gauss-seidel": ("red-black", {}),
-    "red-black-gs": ("red-black", {}),
-    "cheb": ("chebyshev", {}),
-    "poly": ("polynomial", {}),
-    "damped-jacobi": ("jacobi", {}),
-    "jac": ("jacobi", {}),
-}
+#: alias -> (canonical name, options fixed by the alias), from :mod:`mgcore.registry`
+ALIASES: dict[str, tuple[str, dict]] = _registry.aliases()
 
 
 def normalize_name(name: str) -> str:

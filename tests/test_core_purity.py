@@ -5,7 +5,8 @@ import sys
 
 import pytest
 
-CORE = ["mgcore.hierarchy", "mgcore.iterations", "mgcore.cycles", "mgcore.solve", "mgcore.config", "mgcore.polynomials"]
+CORE = ["mgcore.hierarchy", "mgcore.iterations", "mgcore.cycles", "mgcore.solve", "mgcore.config", "mgcore.polynomials",
+        "mgcore.registry", "mgcore.coarsening", "mgcore.frontend"]
 HEAVY = ["numpy", "scipy", "torch", "numba"]
 
 

@@ -265,7 +265,7 @@ def test_large_coarsest_level_uses_sparse_lu():
     for bc, n in (("dirichlet", 63), ("neumann", 65)):
         p = GridProblem((n, n), bc=bc)
         (lvl,) = build_structured_levels(p, [p.level_data()])
-        assert lvl._Minv is None and lvl._lu is not None
+        assert lvl.coarse_solver._Minv is None and lvl.coarse_solver._lu is not None
         f = np.random.default_rng(0).standard_normal(p.shape)
         f -= f.mean() if bc == "neumann" else 0.0
         u = lvl.coarse_solve(f)
@@ -404,7 +404,7 @@ def test_uniform_level_data_is_lazy_and_identical():
 def test_split_rbgs_kernels_are_bitwise_equal(shape, dtype, nsweeps, red_first):
     """The colour-split red-black kernels give bitwise the iterate and the
     restricted residual of the stride-2 kernels; the fused norm agrees to round-off."""
-    from mgcore.sparse.structured import _kernels
+    from mgcore.sparse.structured._common import kernels as _kernels
 
     K = _kernels()
     n0, n1 = shape
@@ -437,7 +437,7 @@ def test_split_rbgs_kernels_are_bitwise_equal(shape, dtype, nsweeps, red_first):
 def test_split_path_used_and_matches_stride_path():
     """Uniform 2D levels with rows of at least SPLIT_MIN points take the split
     kernels; a solve gives the same residual history as the stride-2 kernels."""
-    from mgcore.sparse import structured as st
+    from mgcore.sparse.structured import smoother as st
 
     p = GridProblem((63, 63))
     b = p.rhs()

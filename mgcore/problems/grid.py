@@ -37,21 +37,11 @@ from typing import Any, Callable
 import numpy as np
 import scipy.sparse as sp
 
+from ..coarsening import can_coarsen, coarsen_size, level_shapes
+
 __all__ = ["GridProblem", "GridLevelData", "BOUNDARY_CONDITIONS", "coarsen_size", "can_coarsen"]
 
 BOUNDARY_CONDITIONS = ("dirichlet", "neumann")
-
-
-def coarsen_size(n: int, bc: str) -> int:
-    """Number of coarse unknowns per dimension for ``n`` fine ones."""
-    return (n - 1) // 2 if bc == "dirichlet" else (n + 1) // 2
-
-
-def can_coarsen(n: int, bc: str) -> bool:
-    """Whether a grid of ``n`` unknowns per dimension can be coarsened once."""
-    if bc == "dirichlet":
-        return n >= 3 and n % 2 == 1
-    return n >= 5 and n % 2 == 1
 
 
 def _valid_size(n: int, bc: str) -> bool:
@@ -338,6 +328,15 @@ class GridProblem:
         for ax in range(self.dim):
             c = 0.5 * (np.take(c, np.arange(0, c.shape[ax], 2), axis=ax) + np.take(c, np.arange(1, c.shape[ax], 2), axis=ax))
         return self.level_data(shape, c, 2 * fine.h)
+
+    def hierarchy_data(self, max_levels: int | None = None, coarse_size: int = 500) -> list[GridLevelData]:
+        """Re-discretised level data, level 1 (finest) first, coarsened by the
+        solvers' rule (:func:`mgcore.coarsening.level_shapes`)."""
+        n_levels = len(level_shapes(self.shape, self.bc, max_levels, coarse_size))
+        out = [self.level_data()]
+        while len(out) < n_levels:
+            out.append(self.coarse_data(out[-1]))
+        return out
 
     def levels(self, max_levels: int | None = None, min_size: int = 3) -> list[GridLevelData]:
         """Level data from fine to coarse until a grid cannot be coarsened or

@@ -60,11 +60,10 @@ class AlgebraicMultigridSolver(MultigridSolver):
         if len(As) < 1 or len(Ps) != len(As) - 1 or len(Rs) != len(As) - 1:
             raise ValueError(f"need J matrices A and J-1 of P and R, got {len(As)}, {len(Ps)}, {len(Rs)}")
         self.dtype = np.dtype(dtype)
-        self.nu_pre, self.nu_post = self._parse_nu(nu)
-        self.cycle_kind = CycleKind.parse(cycle)
+        self._init_options(nu, cycle)
         self.smoother_spec = ("gauss-seidel", {"sweep": "symmetric"}) if smoother is None else smoother
         self.J = len(As)
-        self.smoothers = parse_smoother_spec(self.smoother_spec, self.J, tuple(sm.SMOOTHERS))
+        self.smoothers = self._parse_smoothers(self.smoother_spec, self.J)
         for l, (name_l, _) in enumerate(self.smoothers):
             if name_l == "red-black":
                 raise ValueError("smoother 'red-black' needs a structured grid; algebraic levels have none")
@@ -78,7 +77,6 @@ class AlgebraicMultigridSolver(MultigridSolver):
         self.interpolation = self.restriction = "algebraic"
         self.threads = 1
         self.problem = _Named(name)
-        self._sym_posts = None
         self._datas = [None] * self.J
         levels = []
         for l in range(self.J):

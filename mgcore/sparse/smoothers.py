@@ -72,6 +72,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..config import parse_one_spec
+from ..registry import SMOOTHER_REGISTRY, validate_options
 from ..iterations import ChebyshevSemiIteration, Smoother
 from ..polynomials import PolynomialSmoother, chebyshev_roots
 from ..spectrum import estimate_lambda_max
@@ -632,6 +633,10 @@ SMOOTHERS: dict[str, type] = {
 }
 
 
+assert set(SMOOTHERS) == {n for n, s in SMOOTHER_REGISTRY.items() if "sparse" in s.backends}
+assert all(set(cls.options()) == set(SMOOTHER_REGISTRY[n].options) for n, cls in SMOOTHERS.items())
+
+
 def build_smoother(name: str, kwargs: dict | None, A: Any, grid: Any = None, post: bool = False) -> Smoother:
     """Build the smoother ``name`` of one level.
 
@@ -663,10 +668,7 @@ def build_smoother(name: str, kwargs: dict | None, A: Any, grid: Any = None, pos
     cls = SMOOTHERS[canon]
     if "post" in opts:
         raise ValueError("'post' is not a smoother option: build_smoother(..., post=True) builds the post-smoother")
-    allowed = cls.options()
-    unknown = sorted(set(opts) - set(allowed))
-    if unknown:
-        raise ValueError(f"unknown option(s) {unknown} for smoother {canon!r}; allowed: {', '.join(allowed)}")
+    opts = validate_options(canon, opts, "sparse")
     if post:
         opts = cls.post_options(opts)
     if cls is RedBlackGaussSeidel:

@@ -28,18 +28,19 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from contextlib import contextmanager
+from contextlib import nullcontext
 from typing import Any, Callable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
-from ..config import parse_smoother_spec
-from ..cycles import CycleKind, cycle as _core_cycle
-from ..hierarchy import Hierarchy, Level, parse_nu_pair, replaced
-from ..solve import SolveResult, StopReason, check_tolerances, pcg, stationary_solve
-from ..problems.grid import GridLevelData, GridProblem
+from ..cycles import CycleKind
+from ..frontend import CyclePreconditioner, MultigridFrontend, check_int
+from ..hierarchy import Hierarchy, Level
+from ..problems.grid import GridProblem
+from ..registry import backend_support
+from ..solve import SolveResult, StopReason
 from .operators import DenseSolve, MatrixOperator, check_matrix
 from .transfers import injection, prolongation, restriction
 
@@ -85,33 +86,13 @@ class _Norm:
         return float(np.linalg.norm(self.level.residual(self.b, x)))
 
 
-class _Cycle:
-    """One cycle ``x -> cycle(h, b, x)`` (picklable step for the driver)."""
-
-    def __init__(self, solver: "MultigridSolver", b: np.ndarray, kind: CycleKind):
-        self.solver, self.b, self.kind = solver, b, kind
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        s = self.solver
-        return _core_cycle(s.hierarchy, self.b, x, self.kind, s.nu_pre, s.nu_post)
-
-
-class _Preconditioner:
-    """``r -> one cycle from zero`` as a picklable callable (returns a fresh array)."""
-
-    def __init__(self, solver: "MultigridSolver", kind: CycleKind):
-        self.solver, self.kind = solver, kind
-
-    def __call__(self, r: np.ndarray) -> np.ndarray:
-        s = self.solver
-        shaped = s._to_level(np.asarray(r, dtype=s.dtype))
-        with s.symmetric_cycle():
-            e = _core_cycle(s.hierarchy, shaped, None, self.kind, s.nu_pre, s.nu_post)
-        return np.array(e, copy=True).reshape(np.shape(r))
-
-
-class MultigridSolver:
+class MultigridSolver(MultigridFrontend):
     """Geometric multigrid solver for structured-grid problems and matrices.
+
+    The sparse backend of :class:`mgcore.frontend.MultigridFrontend`: it
+    builds the levels (assembled matrices or compiled matrix-free
+    structured levels) and the numpy vector operations; options, defaults,
+    drivers and reports are the front-end's.
 
     Parameters
     ----------
@@ -120,17 +101,19 @@ class MultigridSolver:
         matrix; a matrix needs ``grid_shape`` (unknowns per dimension, C-order)
         and uses Galerkin coarse operators.
     smoother : str, tuple, dict or list
-        Smoother spec in the common grammar (:func:`mgcore.config.parse_smoother_spec`):
-        ``"rbgs"``, ``"jacobi"``, ``("chebyshev", {"degree": 3})``, ... or one per
-        level (level 1 = finest).  Default: red-black Gauss-Seidel on structured
-        problems, symmetric Gauss-Seidel otherwise.
+        Smoother spec in the common grammar (:func:`mgcore.config.parse_smoother_spec`,
+        names and options in :mod:`mgcore.registry`): ``"rbgs"``, ``"jacobi"``,
+        ``("chebyshev", {"degree": 3})``, ... or one per level (level 1 =
+        finest).  Default: red-black Gauss-Seidel on structured problems,
+        symmetric Gauss-Seidel otherwise.
     nu : int or (int, int)
         ``(nu_pre, nu_post)`` smoothing steps (an int means both).
     cycle : {"V", "W", "F"} or CycleKind
         Default cycle of :meth:`solve`.
     coarse : {"rediscretize", "galerkin"}, optional
         Coarse operators: re-discretisation on the coarse grid (default for
-        problems) or ``R A P`` (default for matrices; seed 003 eq. 5.11).
+        problems) or ``R A P`` (default for matrices; He & Xu, MgNet, 2019,
+        eq. 5.11).
     fast : bool or None
         Matrix-free compiled path: ``None`` picks it when it applies,
         ``True`` requires it (error with the reason if it cannot apply),
@@ -139,7 +122,7 @@ class MultigridSolver:
     threads : int
         Threads of the compiled kernels (fast path only).
     interpolation : {"bilinear", "linear"}
-        Prolongation (seed 003 eq. 4.9).
+        Prolongation (He & Xu, MgNet, 2019, eq. 4.9).
     restriction : {"full-weighting", "transpose"}
         ``R = P^T / 2^d`` or ``R = P^T`` (Lemma 4.1).
     max_levels : int, optional
@@ -152,6 +135,9 @@ class MultigridSolver:
     bc : {"dirichlet", "neumann"}
         Boundary convention of a matrix ``problem``'s grid.
     """
+
+    backend = "sparse"
+    ACCELERATIONS = ACCELERATIONS
 
     def __init__(
         self,
@@ -174,15 +160,12 @@ class MultigridSolver:
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
             raise ValueError(f"dtype must be float64 or float32, got {self.dtype}")
-        self.nu_pre, self.nu_post = self._parse_nu(nu)
-        self.cycle_kind = CycleKind.parse(cycle)
-        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        self._init_options(nu, cycle)
+        if isinstance(threads, bool) or not hasattr(threads, "__index__") or int(threads) < 1:
             raise ValueError(f"threads must be an int >= 1, got {threads!r}")
-        self.threads = threads
-        if max_levels is not None and (not isinstance(max_levels, int) or max_levels < 1):
-            raise ValueError(f"max_levels must be an int >= 1 or None, got {max_levels!r}")
-        if not isinstance(coarse_size, int) or coarse_size < 1:
-            raise ValueError(f"coarse_size must be an int >= 1, got {coarse_size!r}")
+        self.threads = int(threads)
+        max_levels = check_int(max_levels, "max_levels", 1, allow_none=True)
+        coarse_size = check_int(coarse_size, "coarse_size", 1)
         self.interpolation, self.restriction = interpolation, restriction
 
         if isinstance(problem, GridProblem):
@@ -218,46 +201,23 @@ class MultigridSolver:
             raise ValueError(f"coarse must be one of {COARSE_OPERATORS}, got {self.coarse!r}")
         self.smoother_spec = default_smoother if smoother is None else smoother
 
-        datas = self._level_data(max_levels, coarse_size)
+        datas = self.problem.hierarchy_data(max_levels, coarse_size)
         self.J = len(datas)
-        self.smoothers = parse_smoother_spec(self.smoother_spec, self.J, tuple(_smoothers().SMOOTHERS))
-        for name, kw in self.smoothers:
-            # Red-black post-smoothing red first as well: V(2,2) factor 0.06 instead of 0.15 with the
-            # symmetric (black-first) post-sweep, which is switched on only where symmetry is needed (CG).
-            if name == "red-black":
-                kw.setdefault("order", "red-black")
+        self.smoothers = self._parse_smoothers(self.smoother_spec, self.J)
         self._datas = datas
-        self._sym_posts: list | None = None
         self.fast, self.fast_reason = self._choose_fast(fast)
         if self.fast:
             from .structured import build_structured_levels
 
             levels = build_structured_levels(
-                self.problem, datas, smoother=self.smoothers, dtype=self.dtype, threads=threads
+                self.problem, datas, smoother=self.smoothers, dtype=self.dtype, threads=self.threads, inplace=True
             )
-            # level 1 iterates in place in the solver's own solution array
-            levels[0].inplace = True
         else:
             levels = self._sparse_levels(datas)
         self.hierarchy = Hierarchy(levels)
         self.setup_seconds = time.perf_counter() - t0
 
     # ------------------------------------------------------------------ setup
-    _parse_nu = staticmethod(parse_nu_pair)
-
-    def _level_data(self, max_levels: int | None, coarse_size: int) -> list:
-        """Fine-to-coarse list of GridLevelData (re-discretised) or matrices (Galerkin)."""
-        prob = self.problem
-        datas = [prob.level_data()]
-        from ..problems.grid import can_coarsen, coarsen_size
-
-        def coarsenable(shape):
-            return all(can_coarsen(n, prob.bc) and coarsen_size(n, prob.bc) >= 1 for n in shape)
-
-        while (max_levels is None or len(datas) < max_levels) and int(np.prod(datas[-1].shape)) > coarse_size and coarsenable(datas[-1].shape):
-            datas.append(prob.coarse_data(datas[-1]))
-        return datas
-
     def _choose_fast(self, fast: bool | None) -> tuple[bool, str]:
         if fast not in (None, True, False):
             raise ValueError(f"fast must be None (auto), True or False, got {fast!r}")
@@ -265,10 +225,7 @@ class MultigridSolver:
             return False, "disabled (fast=False)"
         from .structured import structured_support
 
-        if self.interpolation != "bilinear" or self.restriction != "full-weighting":
-            ok, reason = False, "the structured kernels implement bilinear interpolation with full-weighting restriction"
-        else:
-            ok, reason = structured_support(self.problem, self.smoothers, self.coarse)
+        ok, reason = structured_support(self.problem, self.smoothers, self.coarse, self.interpolation, self.restriction)
         if fast is True and not ok:
             raise ValueError(f"fast=True but the structured path cannot be used: {reason}")
         if not ok and not hasattr(self, "_matrix") and self.problem.dim in (2, 3):
@@ -308,46 +265,14 @@ class MultigridSolver:
                 A = (R.M @ A @ P.M).tocsr()
         return levels
 
-    def _symmetric_posts(self) -> list:
-        """Per level: ``None`` or the symmetric post-smoother replacing ``B_post`` under CG."""
-        if self._sym_posts is None:
-            sm = _smoothers()
-            posts: list = []
-            for l, (name, kw) in enumerate(self.smoothers):
-                if name == "red-black" and kw.get("order") != "symmetric":
-                    if self.fast:
-                        posts.append("symmetric")
-                    else:
-                        lvl = self.levels[l]
-                        posts.append(sm.build_smoother(name, {**kw, "order": "symmetric"}, lvl.A.M, grid=self._datas[l], post=True))
-                else:
-                    posts.append(None)
-            self._sym_posts = posts
-        return self._sym_posts
-
-    @contextmanager
-    def symmetric_cycle(self):
-        """Context in which a cycle is a symmetric operator (for CG).
-
-        Red-black Gauss-Seidel then post-smooths black first, the adjoint of
-        the red-first pre-smoothing; other smoothers already are symmetric in
-        a cycle with ``B_post`` built as the adjoint of ``B``.
-        """
-        changes = [
-            (lvl, "order" if isinstance(alt, str) else "B_post", alt)
-            for lvl, alt in zip(self.levels, self._symmetric_posts())
-            if alt is not None
-        ]
-        with replaced(changes):
-            yield self
+    def _symmetric_change(self, l, level, name, options):
+        if self.fast:
+            return (level, "order", "symmetric")
+        post = _smoothers().build_smoother(name, {**options, "order": "symmetric"}, level.A.M, grid=self._datas[l], post=True)
+        return (level, "B_post", post)
 
     # --------------------------------------------------------------- reports
-    @property
-    def levels(self) -> list[Level]:
-        """The hierarchy's levels (index 0 = level 1, the finest)."""
-        return self.hierarchy.levels
-
-    def _sizes(self) -> list[tuple[int, int]]:
+    def _level_sizes(self) -> list[tuple[int, int]]:
         out = []
         for lvl in self.levels:
             n = int(np.prod(lvl.shape)) if lvl.shape else int(lvl.meta.get("n", 0))
@@ -356,36 +281,18 @@ class MultigridSolver:
             out.append((n, nnz))
         return out
 
-    @property
-    def operator_complexity(self) -> float:
-        """``sum_l nnz(A_l) / nnz(A_1)``."""
-        s = self._sizes()
-        return sum(z for _, z in s) / max(s[0][1], 1)
+    _sizes = _level_sizes
 
-    @property
-    def grid_complexity(self) -> float:
-        """``sum_l n_l / n_1``."""
-        s = self._sizes()
-        return sum(n for n, _ in s) / max(s[0][0], 1)
-
-    def __repr__(self) -> str:
-        s = self._sizes()
-        lines = [
+    def _header(self) -> str:
+        return (
             f"MultigridSolver({self.problem.name if hasattr(self.problem, 'name') else 'matrix'}, "
-            f"{'fast structured' if self.fast else 'sparse'} path, dtype={self.dtype.name})",
-            *([] if self.fast or not self.fast_reason else [f"  (not on the structured path: {self.fast_reason})"]),
-            f"  cycle={self.cycle_kind.value}({self.nu_pre},{self.nu_post}), coarse={self.coarse}, "
-            f"smoother={self.smoothers[0][0]}",
-            f"  levels={len(s)}, operator complexity={self.operator_complexity:.3f}, "
-            f"grid complexity={self.grid_complexity:.3f}",
-            "  level   grid            unknowns        nnz",
-        ]
-        for l, ((n, z), lvl) in enumerate(zip(s, self.levels), start=1):
-            grid = "x".join(map(str, lvl.shape)) if lvl.shape else "-"
-            lines.append(f"  {l:>5}   {grid:<14}{n:>10}{z:>11}")
-        return "\n".join(lines)
+            f"{'fast structured' if self.fast else 'sparse'} path, dtype={self.dtype.name})"
+        )
 
-    # ------------------------------------------------------------- solving
+    def _extra_repr_lines(self) -> list:
+        return [] if self.fast or not self.fast_reason else [f"  (not on the structured path: {self.fast_reason})"]
+
+    # --------------------------------------------------------- vector hooks
     def _to_level(self, b: np.ndarray) -> np.ndarray:
         """Bring a flat or grid-shaped vector into the fine level's layout."""
         if self.fast:
@@ -406,98 +313,52 @@ class MultigridSolver:
             raise ValueError(f"{name} contains NaN or Inf")
         return arr
 
-    def solve(
-        self,
-        b: Any,
-        x0: Any = None,
-        rtol: float = 1e-8,
-        atol: float = 0.0,
-        maxiter: int = 100,
-        cycle: Any = None,
-        accel: str | None = None,
-        callback: Callable[[np.ndarray, int, float], Any] | None = None,
-        residuals: list | None = None,
-    ) -> SolveResult:
-        """Solve ``A x = b``.
+    def _prepare_rhs(self, b, name="b"):
+        arr = self._check_rhs(b, name)
+        return self._to_level(arr), arr.shape
 
-        Parameters
-        ----------
-        b : array_like
-            Right-hand side, flat ``(n,)`` or grid-shaped.
-        x0 : array_like, optional
-            Initial guess (default zero).
-        rtol, atol : float
-            Stop when ``||b - A x|| <= max(rtol ||b - A x0||, atol)``.
-        maxiter : int
-            Maximum cycles (stationary) or Krylov iterations.
-        cycle : {"V", "W", "F"}, optional
-            Overrides the solver's default cycle.
-        accel : {None, "cg", "gmres"}
-            Krylov acceleration with one cycle as preconditioner.  ``"cg"``
-            needs a symmetric positive (semi-)definite operator.
-        callback : callable, optional
-            ``callback(x, k, residual_norm)`` after each iteration.
-        residuals : list, optional
-            If given, the residual history is appended to it (pyamg style).
-
-        Returns
-        -------
-        SolveResult
-            ``x`` in the shape of ``b``, the residual history, the average
-            convergence factor and the stop reason.
-        """
-        t0 = time.perf_counter()
-        if accel not in ACCELERATIONS:
-            raise ValueError(f"accel must be one of {ACCELERATIONS}, got {accel!r}")
-        check_tolerances(rtol, atol, maxiter)
-        kind = self.cycle_kind if cycle is None else CycleKind.parse(cycle)
-        b_arr = self._check_rhs(b)
-        out_shape = b_arr.shape
-        bl = self._to_level(b_arr)
-        if self.singular:
-            bl = bl - bl.mean()
-        first = None
+    def _prepare_x0(self, x0, b, fmt):
         if x0 is None:
-            x = np.zeros(bl.shape, dtype=self.dtype)
-            first = float(np.linalg.norm(bl.reshape(-1)))  # ||b - A 0|| without the product
-        else:
-            x = np.array(self._to_level(self._check_rhs(x0, "x0")), dtype=self.dtype, copy=True)
+            return np.zeros(b.shape, dtype=self.dtype)
+        # the solve's own array: level 1 iterates in place in it
+        return np.array(self._to_level(self._check_rhs(x0, "x0")), dtype=self.dtype, copy=True)
+
+    def _center(self, x):
+        return x - x.mean()
+
+    def _residual_norm(self, b, x, fmt, rtol, atol, zero_start):
+        first = float(np.linalg.norm(b.reshape(-1))) if zero_start else None  # ||b - A 0|| without the product
+        return _Norm(self.levels[0], b, first)
+
+    def _stationary_context(self):
         fine = self.levels[0]
-        if accel is None:
-            track = self.fast and self.nu_post > 0
-            if track:
-                fine.track_norm = True
-            try:
-                res = stationary_solve(
-                    _Cycle(self, bl, kind), _Norm(fine, bl, first), x, rtol=rtol, atol=atol, maxiter=maxiter,
-                    callback=callback,
-                )
-            finally:
-                if track:
-                    fine.track_norm = False
-                    fine._fused = None
-        elif accel == "cg":
-            self._check_spd_for_cg()
-            res = pcg(
-                fine.A, bl, x, _Preconditioner(self, kind), _dot, rtol=rtol, atol=atol, maxiter=maxiter, callback=callback
-            )
-        else:
-            res = _fgmres(fine.A, bl, x, _Preconditioner(self, kind), rtol, atol, maxiter, callback)
-        x = res.x
-        if self.singular:
-            x = x - x.mean()
+        if self.fast and self.nu_post > 0:
+            return fine.fused_norm_tracking()
+        return nullcontext()
+
+    def _precondition(self, kind, r):
+        shaped = self._to_level(np.asarray(r, dtype=self.dtype))
+        e = self._run_cycle(kind, shaped, None)
+        return np.array(e, copy=True).reshape(np.shape(r))
+
+    def _operator(self):
+        return self.levels[0].A
+
+    def _dot(self, a, b):
+        return _dot(a, b)
+
+    def _gmres(self, b, x, M, rtol, atol, maxiter, callback):
+        return _fgmres(self.levels[0].A, b, x, M, rtol, atol, maxiter, callback)
+
+    def _finish(self, x, fmt):
         # x is this solve's own array (level 1 iterated in place in it): no copy
-        res.x = np.asarray(x, dtype=self.dtype).reshape(out_shape)
-        res.setup_seconds = self.setup_seconds
-        res.solve_seconds = time.perf_counter() - t0
-        res.info.update(
-            cycle=kind.value, accel=accel or "none", nu_pre=self.nu_pre, nu_post=self.nu_post, levels=self.J,
-            n_unknowns=int(np.prod(self.grid_shape)), path="fast" if self.fast else "sparse", dtype=self.dtype.name,
-            fast_reason=self.fast_reason,
-        )
-        if residuals is not None:
-            residuals.extend(res.residuals)
-        return res
+        return np.asarray(x, dtype=self.dtype).reshape(fmt)
+
+    def _info(self, fmt):
+        return {"path": "fast" if self.fast else "sparse", "dtype": self.dtype.name, "fast_reason": self.fast_reason}
+
+    def _check_cg(self) -> None:
+        self._check_spd_for_cg()
 
     def _check_spd_for_cg(self) -> None:
         for name, kw in self.smoothers:
@@ -515,7 +376,7 @@ class MultigridSolver:
                 raise ValueError("accel='cg' needs a symmetric positive definite A; A has non-positive diagonal entries")
 
     def aspreconditioner(self, cycle: Any = None) -> LinearOperator:
-        """One cycle from a zero guess as a ``scipy.sparse.linalg.LinearOperator``.
+        """One symmetric cycle from a zero guess as a ``scipy.sparse.linalg.LinearOperator``.
 
         Examples
         --------
@@ -529,7 +390,7 @@ class MultigridSolver:
         """
         kind = self.cycle_kind if cycle is None else CycleKind.parse(cycle)
         n = int(np.prod(self.grid_shape))
-        return LinearOperator((n, n), matvec=_Preconditioner(self, kind), dtype=self.dtype)
+        return LinearOperator((n, n), matvec=CyclePreconditioner(self, kind, symmetric=True), dtype=self.dtype)
 
 
 def _dot(a: np.ndarray, b: np.ndarray) -> float:

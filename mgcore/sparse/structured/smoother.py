@@ -1,0 +1,128 @@
+"""Compiled smoothers of the structured path: red-black Gauss-Seidel, damped Jacobi, Chebyshev.
+
+Red-black Gauss-Seidel follows the ordering defined in
+:mod:`mgcore.sparse.smoothers` (pre: red then black; post: black then red,
+or red first with ``order="red-black"``); Jacobi and Chebyshev are the
+residual corrections of He & Xu, MgNet, 2019, eq. 3.20 and 3.23-3.24 with
+``B = tau D^{-1}``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...iterations import chebyshev_omegas
+from ...registry import RB_ORDERS
+from ._common import kernels
+from .operator import StencilOperator
+
+__all__ = ["CompiledSmoother", "SPLIT_MIN"]
+
+#: Smallest row length (last axis) of a uniform-coefficient 2D level whose
+#: serial red-black Gauss-Seidel runs on colour-split rows
+#: (:func:`mgcore.sparse._kernels.rbgs2_split`); shorter rows use the
+#: stride-2 kernels.
+SPLIT_MIN = 16
+
+
+class CompiledSmoother:
+    """One level's compiled smoother, working in place on iterate arrays.
+
+    Parameters
+    ----------
+    op : StencilOperator
+        The level operator.
+    name : {"red-black", "jacobi", "chebyshev"}
+    options : dict
+        ``order`` (red-black), ``omega`` (Jacobi, default 4/5 in 2D, 6/7 in
+        3D), ``lower``/``upper`` (Chebyshev bounds of ``spec(D^{-1} A)``,
+        default ``upper = 2``, ``lower = upper / (2 d)``).
+    """
+
+    def __init__(self, op: StencilOperator, name: str, options: dict):
+        self.op, self.name, self.options = op, name, dict(options)
+        self._tmp: np.ndarray | None = None
+        self._split: dict = {}
+        if name == "red-black":
+            self.order = options.get("order", "symmetric")
+            if self.order not in RB_ORDERS:
+                raise ValueError(f"rbgs order must be one of {RB_ORDERS}, got {self.order!r}")
+        elif name == "jacobi":
+            omega = options.get("omega")
+            self.omega = float(4.0 / 5.0 if op.dim == 2 else 6.0 / 7.0) if omega is None else float(omega)
+            if not 0 < self.omega < 2:
+                raise ValueError(f"jacobi omega must be in (0, 2), got {self.omega}")
+        elif name == "chebyshev":
+            upper = options.get("upper")
+            self.upper = 2.0 if upper is None else float(upper)
+            lower = options.get("lower")
+            self.lower = self.upper / (2 * op.dim) if lower is None else float(lower)
+            if not 0 < self.lower < self.upper:
+                raise ValueError(f"chebyshev needs 0 < lower < upper, got lower={self.lower}, upper={self.upper}")
+        else:
+            raise ValueError(f"smoother {name!r} has no structured kernel (supported: red-black, jacobi, chebyshev)")
+
+    def split_ring(self, nu: int) -> tuple | None:
+        """Scratch ``(ring, residual rows)`` of the colour-split red-black
+        kernels for ``nu`` sweeps (allocated once per ``nu``), or ``None`` when
+        they do not apply (variable coefficients, 3D, threads, short rows)."""
+        from . import smoother as _self  # SPLIT_MIN is read at call time (tests lower it)
+
+        op = self.op
+        if not (op.const and op.dim == 2 and op.threads == 1 and op.grid_shape[1] >= _self.SPLIT_MIN):
+            return None
+        S = self._split.get(nu)
+        if S is None:
+            ne = (op.grid_shape[1] + 1) // 2
+            S = (np.zeros((2 * nu + 3, 4, ne), dtype=op.dtype), np.zeros((4, 2, ne), dtype=op.dtype))
+            self._split[nu] = S
+        return S
+
+    def fusable(self, nu: int) -> bool:
+        """Whether one-pass smoothing + restriction applies (2D red-black, serial)."""
+        return nu > 0 and self.name == "red-black" and self.op.dim == 2 and self.op.threads == 1
+
+    def smooth_restrict(self, U: np.ndarray, F: np.ndarray, nu: int, fc: np.ndarray, off: int, rows4: np.ndarray) -> None:
+        """``nu`` red-first sweeps of ``U`` and ``fc = R(F - A U)`` in one pass over memory."""
+        K, op = kernels(), self.op
+        S = self.split_ring(nu)
+        if S is not None:
+            K.rbgs2_restrict_split(U, F, *op.args(), nu, True, op.zero, fc, off, rows4, *S)
+        else:
+            K.rbgs2_restrict(U, F, *op.args(), nu, True, op.zero, fc, off, rows4)
+
+    def smooth(self, U: np.ndarray, F: np.ndarray, nu: int, post: bool, want_norm: bool = False) -> float | None:
+        """``nu`` steps in place on ``U``; with ``want_norm`` (serial red-black)
+        returns ``||F - A U||`` summed during the last sweep."""
+        K, op = kernels(), self.op
+        par = op.parallel()
+        if self.name == "red-black":
+            red_first = (not post) or self.order == "red-black"
+            if par:
+                (K.rbgs2_par if op.dim == 2 else K.rbgs3_par)(U, F, *op.args(), nu, red_first, op.zero)
+                return None
+            S = self.split_ring(nu)
+            if S is not None:
+                ssq = K.rbgs2_split(U, F, *op.args(), nu, red_first, op.zero, op.row, want_norm, *S)
+            else:
+                ssq = (K.rbgs2 if op.dim == 2 else K.rbgs3)(U, F, *op.args(), nu, red_first, op.zero, op.row, want_norm)
+            return math.sqrt(ssq) if want_norm else None
+        if self.name == "jacobi":
+            tau, omegas = self.omega, [1.0] * nu
+        else:
+            tau, omegas = chebyshev_omegas(nu, self.lower, self.upper)
+        if self._tmp is None:
+            self._tmp = np.zeros(op.grid_shape, dtype=op.dtype)
+        step = K.jacobi2 if op.dim == 2 else K.jacobi3
+        a, b = U, self._tmp
+        for w in omegas:
+            step(a, F, *op.args(), b, b, tau, w, op.row, op.zero)
+            a, b = b, a
+        if a is not U:
+            K.copy_into(U, a)
+        return None
+
+    def nbytes(self) -> int:
+        return (self._tmp.nbytes if self._tmp is not None else 0) + sum(a.nbytes for S in self._split.values() for a in S)
