@@ -20,16 +20,15 @@ This module imports neither numpy nor torch.
 
 from __future__ import annotations
 
-import math
 import time
 from contextlib import contextmanager, nullcontext
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 from .config import parse_smoother_spec
 from .cycles import CycleKind, cycle as core_cycle
 from .hierarchy import Hierarchy, Level, parse_nu_pair, replaced
 from .registry import SOLVER_DEFAULTS, needs_symmetric_post, smoother_names, validate_options
-from .solve import SolveResult, StopReason, check_tolerances, pcg, stationary_solve
+from .solve import SolveResult, check_tolerances, pcg, stationary_solve
 
 __all__ = ["MultigridFrontend", "CycleStep", "CyclePreconditioner", "check_int"]
 
@@ -53,7 +52,7 @@ class CycleStep:
         self.solver, self.b, self.kind = solver, b, kind
 
     def __call__(self, x: Any) -> Any:
-        return self.solver._run_cycle(self.kind, self.b, x)
+        return self.solver._stationary_step(self.kind, self.b, x)
 
 
 class CyclePreconditioner:
@@ -223,6 +222,10 @@ class MultigridFrontend:
     def _run_cycle(self, kind: CycleKind, f: Any, u: Any) -> Any:
         """One cycle (a backend may capture or fuse it)."""
         return core_cycle(self.hierarchy, f, u, kind, self.nu_pre, self.nu_post)
+
+    def _stationary_step(self, kind: CycleKind, b: Any, x: Any) -> Any:
+        """One step of the stationary iteration (a backend may refine in another precision)."""
+        return self._run_cycle(kind, b, x)
 
     def _precondition(self, kind: CycleKind, r: Any) -> Any:
         """One cycle from zero applied to an internal residual (backends may copy/reshape)."""

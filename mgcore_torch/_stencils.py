@@ -13,7 +13,7 @@ Every kernel is returned as a torch tensor of shape ``(1, 1, 3, ..., 3)``
 :func:`colour_masks`             red/black masks (red = even ``i + j (+ k)``)
 =============================== ===============================================
 
-Indexing follows :mod:`mgcore.sparse.grid`: C order, ``x`` = axis 0 of the
+Indexing follows :mod:`mgcore.problems.grid`: C order, ``x`` = axis 0 of the
 grid, which is axis 2 of an ``(N, 1, H, W)`` tensor.  Torch convolutions are
 cross-correlations; all kernels here are symmetric under the point reflection
 ``k -> -k``, so correlation and convolution coincide.

@@ -23,8 +23,6 @@ from typing import Any
 
 import numpy as np
 
-from ..config import parse_smoother_spec
-from ..cycles import CycleKind
 from ..hierarchy import Hierarchy, Level
 from .operators import DenseSolve, MatrixOperator, check_matrix
 from .solver import MultigridSolver

@@ -29,7 +29,7 @@ import math
 import time
 import warnings
 from contextlib import nullcontext
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -39,7 +39,6 @@ from ..cycles import CycleKind
 from ..frontend import CyclePreconditioner, MultigridFrontend, check_int
 from ..hierarchy import Hierarchy, Level
 from ..problems.grid import GridProblem
-from ..registry import backend_support
 from ..solve import SolveResult, StopReason
 from .operators import DenseSolve, MatrixOperator, check_matrix
 from .transfers import injection, prolongation, restriction

@@ -1,0 +1,176 @@
+"""The fixed-kernel multigrid hierarchy of a structured problem in torch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from mgcore.config import parse_smoother_spec
+from mgcore.hierarchy import Hierarchy, Level
+from mgcore.problems.grid import GridLevelData, GridProblem
+
+from ._stencils import restriction_kernel, transfer_kernel
+from .operators import (
+    IMPLEMENTATIONS, Injection, MatrixOperator, StencilOperator, StridedConv, TransposedConv, _check_device, _check_dtype,
+)
+from .smoothers import SMOOTHERS, build_smoother
+
+#: named projections ``Pi`` of the iterate (He & Xu, MgNet, 2019, eq. 6.5, 6.23-6.24)
+PROJECTIONS = ("injection", "restriction", "zero")
+
+# --------------------------------------------------------------------------- hierarchy
+def level_data_list(problem: GridProblem, max_levels: int | None = None, coarse_size: int = 500) -> list[GridLevelData]:
+    """Re-discretised levels of ``problem``, fine (level 1) to coarse.
+
+    Coarsening stops once a level has at most ``coarse_size`` unknowns, when
+    the grid cannot be coarsened, or at ``max_levels`` levels -- the same
+    rule as :class:`mgcore.sparse.MultigridSolver`, so both backends build
+    the same hierarchy.
+    """
+    if not isinstance(problem, GridProblem):
+        raise TypeError(f"problem must be a GridProblem (see mgcore.problems), got {type(problem).__name__}")
+    if max_levels is not None and (isinstance(max_levels, bool) or not isinstance(max_levels, int) or max_levels < 1):
+        raise ValueError(f"max_levels must be an int >= 1 or None, got {max_levels!r}")
+    if isinstance(coarse_size, bool) or not isinstance(coarse_size, int) or coarse_size < 1:
+        raise ValueError(f"coarse_size must be an int >= 1, got {coarse_size!r}")
+    return problem.hierarchy_data(max_levels, coarse_size)
+
+
+def _dense_coarse_solve(data: GridLevelData, singular: bool, dtype, device) -> MatrixOperator:
+    Ad = data.matrix().toarray()
+    inv = np.linalg.pinv(Ad) if singular else np.linalg.inv(Ad)
+    return MatrixOperator(inv, data.shape, dtype=dtype, device=device)
+
+
+def _projection(spec: Any, data: GridLevelData, R: nn.Module, dtype, device) -> Any:
+    if spec is None or (isinstance(spec, str) and spec == "zero"):
+        return None
+    if isinstance(spec, str):
+        if spec == "injection":
+            return Injection(data.dim, data.bc)
+        if spec == "restriction":
+            return R
+        raise ValueError(f"projection must be one of {PROJECTIONS}, a callable, or a list of those per level; got {spec!r}")
+    if callable(spec):
+        return spec
+    raise TypeError(f"projection must be one of {PROJECTIONS}, a callable, or a list of those per level; got {type(spec).__name__}")
+
+
+def poisson_hierarchy(
+    problem: GridProblem,
+    smoother: Any = "rbgs",
+    dtype=torch.float64,
+    device="cpu",
+    impl: str = "auto",
+    interpolation: str = "bilinear",
+    restriction: str | None = None,
+    projection: Any = "injection",
+    max_levels: int | None = None,
+    coarse_size: int = 500,
+) -> Hierarchy:
+    """Build the fixed-kernel multigrid hierarchy of ``problem`` in torch.
+
+    Every level holds ``A`` (:class:`StencilOperator`), the pre-smoother
+    ``B`` and post-smoother ``B_post``, the restriction ``R``
+    (:class:`StridedConv`, Lemma 4.1), the prolongation ``P``
+    (:class:`TransposedConv`), the projection ``Pi`` and, on the coarsest
+    level, an exact solve with the precomputed dense inverse (pseudo-inverse
+    for Neumann) applied as one matmul over the batch.  Level 1 (``levels[0]``)
+    is the finest.  Run it with the core algorithms
+    (:func:`mgcore.cycles.cycle`, :func:`~mgcore.cycles.mg0`,
+    :func:`~mgcore.cycles.mgnet`, :func:`~mgcore.cycles.fmg`) on tensors of
+    shape ``(N, 1, *problem.shape)``.
+
+    Parameters
+    ----------
+    problem : GridProblem
+        From :mod:`mgcore.problems`; coarse levels are re-discretised.
+    smoother : str, tuple, dict or list
+        Smoother spec (grammar of :func:`mgcore.config.parse_smoother_spec`,
+        one per level allowed): ``"rbgs"`` (alias of ``"red-black"``),
+        ``"jacobi"``, ``"chebyshev"``, ``"richardson"``; options see
+        :func:`build_smoother`.
+    dtype : {torch.float64, torch.float32}
+    device : str or torch.device
+    impl : {"auto", "conv", "shift"}
+        Implementation of constant-coefficient stencils (:class:`StencilOperator`).
+    interpolation : {"bilinear", "linear"}
+        Prolongation kernel: eq. (4.13) or (4.14, 2D only).
+    restriction : {"full-weighting", "transpose"}, optional
+        ``R = P^T / 2^d`` or ``R = P^T``; default full weighting for finite
+        differences and ``"transpose"`` for the unscaled FEM stiffness.
+    projection : {"injection", "restriction", "zero"}, callable or list
+        ``Pi`` of each non-coarsest level (used by :func:`mgcore.cycles.mgnet`;
+        ``"zero"`` / ``None`` is ``Pi = 0``, eq. 6.23).  A list gives one
+        entry per level ``1 .. J-1``.
+    max_levels, coarse_size : see :func:`level_data_list`.
+
+    Returns
+    -------
+    mgcore.hierarchy.Hierarchy
+
+    Examples
+    --------
+    >>> import torch
+    >>> from mgcore.cycles import cycle
+    >>> from mgcore.problems import poisson
+    >>> h = poisson_hierarchy(poisson(dim=2, n=31), coarse_size=9)
+    >>> [lvl.shape for lvl in h]
+    [(31, 31), (15, 15), (7, 7), (3, 3)]
+    >>> f = torch.ones(2, 1, 31, 31, dtype=torch.float64)
+    >>> cycle(h, f, None, "V", 2, 2).shape
+    torch.Size([2, 1, 31, 31])
+    """
+    dtype, device = _check_dtype(dtype), _check_device(device)
+    if impl not in IMPLEMENTATIONS:
+        raise ValueError(f"impl must be one of {IMPLEMENTATIONS}, got {impl!r}")
+    if interpolation not in ("bilinear", "linear"):
+        raise ValueError(f"interpolation must be 'bilinear' or 'linear', got {interpolation!r}")
+    if restriction is None:
+        restriction = "transpose" if problem.discretization == "fem" else "full-weighting"
+    if restriction not in ("full-weighting", "transpose"):
+        raise ValueError(f"restriction must be 'full-weighting' or 'transpose', got {restriction!r}")
+    datas = level_data_list(problem, max_levels, coarse_size)
+    J = len(datas)
+    specs = parse_smoother_spec(smoother, J, SMOOTHERS)
+    if isinstance(projection, (list, tuple)):
+        projections = list(projection)
+        if len(projections) != max(J - 1, 0):
+            raise ValueError(f"a projection list needs one entry per level 1..J-1 (J = {J}), got {len(projections)}")
+    else:
+        projections = [projection] * max(J - 1, 0)
+    for spec in projections if isinstance(projection, (list, tuple)) else [projection]:
+        if isinstance(spec, str) and spec not in PROJECTIONS:
+            raise ValueError(f"projection must be one of {PROJECTIONS}, a callable, or a list of those per level; got {spec!r}")
+        if spec is not None and not isinstance(spec, str) and not callable(spec):
+            raise TypeError(
+                f"projection must be one of {PROJECTIONS}, a callable, or a list of those per level; got {type(spec).__name__}"
+            )
+    dim = problem.dim
+    KR = restriction_kernel(dim, interpolation, restriction, dtype=dtype, device=device)
+    KP = transfer_kernel(dim, interpolation, dtype=dtype, device=device)
+    levels = []
+    for l, data in enumerate(datas):
+        A = StencilOperator(data, impl=impl, dtype=dtype, device=device)
+        name, opts = specs[l]
+        B = build_smoother(name, opts, A, data, post=False)
+        B_post = build_smoother(name, opts, A, data, post=True) if name == "red-black" else None
+        R = P = Pi = coarse = None
+        if l < J - 1:
+            R = StridedConv(KR, data.bc)
+            P = TransposedConv(KP, data.bc)
+            Pi = _projection(projections[l], data, R, dtype, device)
+        else:
+            coarse = _dense_coarse_solve(data, problem.singular, dtype, device)
+        levels.append(
+            Level(
+                A=A, B=B, R=R, Pi=Pi, P=P, B_post=B_post, coarse_solve=coarse, shape=tuple(data.shape),
+                meta={"grid": data, "n": data.size, "smoother": name},
+            )
+        )
+    return Hierarchy(levels)
+
+
