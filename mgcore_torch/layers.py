@@ -1,91 +1,103 @@
-"""Torch operators of the MgNet family: ``A``, ``B``, ``R``, ``Pi``, ``P`` as modules.
+"""Torch operators of the MgNet family: ``A``, ``B``, ``R``, ``Pi``, ``P`` and stems as modules.
 
 Every object here is an ``nn.Module`` that plays one role of a multigrid level
-(seed 003, He & Xu, *MgNet*, Sections 3-6; seed 001, He, Xu, Zhang & Zhu,
-Alg. 2; seed 002, Xu, CBMS slides, "Practical MgNet with batch normalization"):
+(He & Xu, *MgNet*, 2019, Sections 3-6; He, Xu, Zhang & Zhu, *An interpretive
+constrained linear model for ResNet and MgNet*, 2023, Alg. 2 and 3; Xu, CBMS
+lectures 2023, "Practical MgNet with batch normalization"):
 
 =========================== ==============================================
-:func:`conv3x3`              ``A^l``, ``B^l`` / ``B^{l,i}``: 3x3 conv, no bias
+:func:`conv3x3`, :func:`conv` ``A^l``, ``B^l`` / ``B^{l,i}``: convolution, no bias
 :class:`ConvBNAct`           ``sigma_BN o K *_s``: ``R``, ``Pi`` (stride 2)
+:func:`make_stem`            ``f_in``: CIFAR / ImageNet stems (with max-pool)
 :class:`FixedTransfer`       fixed stride-2 ``Pi``: injection / full weighting
 :class:`Prolongation`        ``P``: transposed conv (V-MgNet, eq. 6.15)
 :class:`MgNetSmoother`       ``u <- u + sigma_BN o B o sigma_BN (f - A u)``
-:class:`PolySmoother`        Poly-MgNet polynomial blocks (seed 000)
+:class:`DataFeatureMap`      nonlinear data-feature maps of GDFI (eq. 4.15)
+:class:`PolySmoother`        Poly-MgNet polynomial blocks (:mod:`.polylayers`)
 =========================== ==============================================
 
 The smoothers subclass both ``nn.Module`` and
 :class:`mgcore.iterations.Smoother`, so :meth:`mgcore.hierarchy.Level.smooth`
 runs them inside the core algorithms (:func:`mgcore.cycles.mgnet`,
-:func:`mgcore.cycles.v_mgnet`).
+:func:`mgcore.cycles.v_mgnet`), and their steps are the core's residual
+correction (:class:`mgcore.iterations.StepwiseResidualCorrection`).
 """
 
 from __future__ import annotations
 
-import math
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mgcore.iterations import Smoother
+from mgcore.iterations import StepwiseResidualCorrection
 
 __all__ = [
     "conv3x3",
+    "conv",
     "ConvBNAct",
+    "Stem",
+    "make_stem",
+    "stem_output_size",
+    "STEMS",
     "FixedTransfer",
     "Prolongation",
     "MgNetSmoother",
+    "DataFeatureMap",
+    "FORMS",
     "PolySmoother",
     "PolyFactor",
     "PI_KINDS",
     "PLACEMENTS",
     "make_projection",
-    "select_roots",
 ]
 
-#: Kinds of projection ``Pi`` of the iterate (seed 003 §6.3 and §9.1).
+#: Kinds of projection ``Pi`` of the iterate (He & Xu 2019, §6.3 and §9.1).
 PI_KINDS = ("conv", "zero", "depthwise", "injection", "full-weighting")
-#: Placements of BN / ReLU allowed at each point of a polynomial block.
-PLACEMENTS = ("bn_relu", "bn", "relu", "none")
+#: Stems ``f_in``: CIFAR ``sigma_BN o theta^0 *`` (3x3), the same followed by a
+#: 3x3 stride-2 max-pool (the ResNet baseline of the Poly-MgNet code), the
+#: ImageNet stem ``R_max o sigma_BN o theta^0 *_2`` (7x7 stride 2, max-pool;
+#: He, Xu, Zhang & Zhu 2023, text after Alg. 1), the Poly-MgNet code's
+#: ImageNet stem (7x7 stride 1 padding 1, max-pool), or none (``f^1 = x``).
+STEMS = ("cifar", "cifar-maxpool", "imagenet", "imagenet-s1", "none")
+#: Forms of a data-feature map / feature extractor (He, Xu, Zhang & Zhu 2023, eq. 4.15):
+#: ``K*(.)``, ``K*sigma(.)``, ``sigma o K*(.)``, ``sigma o K*sigma(.)``.
+FORMS = ("K", "K-sigma", "sigma-K", "sigma-K-sigma")
+KERNEL_SIZES = (1, 3, 5)
 
 
 def conv3x3(c_in: int, c_out: int, stride: int = 1, groups: int = 1) -> nn.Conv2d:
-    """3x3 convolution with zero padding 1 and no bias (seed 001 §3, "3x3 convolutions")."""
+    """3x3 convolution with zero padding 1 and no bias (He, Xu, Zhang & Zhu 2023, §3.1)."""
     return nn.Conv2d(c_in, c_out, kernel_size=3, stride=stride, padding=1, groups=groups, bias=False)
 
 
-def _check_placement(value: str, name: str) -> str:
-    if value not in PLACEMENTS:
-        raise ValueError(f"{name} must be one of {PLACEMENTS}, got {value!r}")
-    return value
+def conv(c_in: int, c_out: int, kernel_size: int = 3, stride: int = 1, groups: int = 1) -> nn.Conv2d:
+    """``k x k`` convolution (``k`` in 1, 3, 5) with "same" zero padding ``k // 2`` and no bias.
+
+    ``kernel_size=3`` is :func:`conv3x3`.  (The Poly-MgNet code pads a 1x1
+    kernel by 1, which changes the image size and breaks ``f - A u``; here a
+    1x1 kernel has padding 0.)
+    """
+    if kernel_size not in KERNEL_SIZES:
+        raise ValueError(f"kernel_size must be one of {KERNEL_SIZES}, got {kernel_size!r}")
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1 or c_in % groups or c_out % groups:
+        raise ValueError(f"groups must be a positive int dividing c_in={c_in} and c_out={c_out}, got {groups!r}")
+    return nn.Conv2d(c_in, c_out, kernel_size, stride=stride, padding=kernel_size // 2, groups=groups, bias=False)
 
 
-class _Norm(nn.Module):
-    """``sigma o BN`` / ``BN`` / ``sigma`` / identity, chosen by a placement string."""
-
-    def __init__(self, channels: int, placement: str):
-        super().__init__()
-        self.placement = placement
-        self.bn = nn.BatchNorm2d(channels) if placement in ("bn_relu", "bn") else None
-        self.relu = placement in ("bn_relu", "relu")
-
-    def forward(self, x):
-        if self.bn is not None:
-            x = self.bn(x)
-        if self.relu:
-            x = F.relu(x)
-        return x
+def _sigma(x, activation):
+    return F.relu(x) if activation is None else activation(x)
 
 
 class ConvBNAct(nn.Module):
-    """``sigma o BN o (K *_s)``: a convolution followed by optional BN and ReLU.
+    """``sigma o BN o (K *_s)``: a convolution followed by optional BN and activation.
 
     Used for the restriction ``R_l^{l+1}`` of the data and the projection
     ``Pi_l^{l+1}`` of the iterate (3x3, stride 2), as in the practical MgNet of
-    seed 002 (``u^{l+1,0} = sigma_BN o Pi *_2 u``,
+    Xu's lectures (``u^{l+1,0} = sigma_BN o Pi *_2 u``,
     ``f^{l+1} = sigma_BN o R *_2 (f - A u) + A^{l+1} u^{l+1,0}``), and for the
-    CIFAR stem ``f_in = sigma o theta^0`` (seed 003 §9.1).
+    stems ``f_in = sigma_BN o theta^0`` (He & Xu 2019, §9.1).
 
     Parameters
     ----------
@@ -94,43 +106,96 @@ class ConvBNAct(nn.Module):
     stride : int
         1 or 2.
     bn, act : bool
-        Follow the convolution by ``BatchNorm2d`` / ReLU.
+        Follow the convolution by ``BatchNorm2d`` / the activation.
     groups : int
-        ``groups = c_in`` gives the channel-wise projection (6.24).
+        ``groups = c_in`` gives the channel-wise projection (He & Xu 2019, eq. 6.24).
     pre_act : bool
-        Apply ReLU *before* the convolution instead (Poly-MgNet restriction
-        ``R(sigma(f - A u))``, seed 000 Alg. 2 line 13 with the reference
-        ReLU placement).
+        Apply the activation *before* the convolution instead (Poly-MgNet
+        restriction ``R(sigma(f - A u))``, van Betteray et al. 2025, Alg. 2
+        line 13 with the reference code's ReLU placement).
+    kernel_size, padding : int
+        Kernel size and zero padding (default ``kernel_size // 2``).
+    activation : nn.Module, optional
+        ``sigma`` (default ReLU), e.g. a :class:`~mgcore_torch.activations.Hat`.
     """
 
-    def __init__(self, c_in, c_out, stride=2, bn=True, act=True, groups=1, pre_act=False, kernel_size=3):
+    def __init__(self, c_in, c_out, stride=2, bn=True, act=True, groups=1, pre_act=False, kernel_size=3,
+                 padding=None, activation=None):
         super().__init__()
         if groups != 1 and (c_in % groups or c_out % groups):
             raise ValueError(f"groups={groups} must divide c_in={c_in} and c_out={c_out}")
-        self.conv = nn.Conv2d(c_in, c_out, kernel_size, stride=stride, padding=kernel_size // 2, groups=groups, bias=False)
+        pad = kernel_size // 2 if padding is None else padding
+        self.conv = nn.Conv2d(c_in, c_out, kernel_size, stride=stride, padding=pad, groups=groups, bias=False)
         self.bn = nn.BatchNorm2d(c_out) if bn else None
         self.act = bool(act)
         self.pre_act = bool(pre_act)
+        self.sigma = activation
 
     def forward(self, x):
         if self.pre_act:
-            x = F.relu(x)
+            x = _sigma(x, self.sigma)
         x = self.conv(x)
         if self.bn is not None:
             x = self.bn(x)
         if self.act:
-            x = F.relu(x)
+            x = _sigma(x, self.sigma)
         return x
 
 
+class Stem(ConvBNAct):
+    """A stem ``R_max o sigma_BN o theta^0 *_s``: :class:`ConvBNAct` followed by a 3x3 stride-2 max-pool."""
+
+    def forward(self, x):
+        return F.max_pool2d(super().forward(x), kernel_size=3, stride=2, padding=1)
+
+
+def make_stem(kind: Any, c_in: int, c_out: int, bn: bool = True, act: bool = True, activation=None) -> nn.Module:
+    """Build the stem ``f_in`` of :data:`STEMS` (``True`` means ``"cifar"``, ``False`` ``"none"``).
+
+    ``"cifar"``: 3x3 conv + BN + ReLU; ``"cifar-maxpool"``: the same and a
+    3x3 stride-2 max-pool (torchvision's ResNet with a 3x3 first conv, the
+    baseline of the Poly-MgNet code); ``"imagenet"``: 7x7 stride-2 conv
+    (padding 3) + BN + ReLU + max-pool (He, Xu, Zhang & Zhu 2023, text after
+    Alg. 1; torchvision's ResNet); ``"imagenet-s1"``: the Poly-MgNet code's
+    ImageNet stem (7x7 stride 1 padding 1) + BN + ReLU + max-pool;
+    ``"none"``: the identity (``f^1 = x``).
+    """
+    kind = {True: "cifar", False: "none"}.get(kind, kind) if isinstance(kind, bool) else kind
+    if kind not in STEMS:
+        raise ValueError(f"stem must be one of {STEMS} (or True / False), got {kind!r}")
+    if kind == "none":
+        return nn.Identity()
+    if kind == "cifar":
+        return ConvBNAct(c_in, c_out, 1, bn=bn, act=act, activation=activation)
+    if kind == "cifar-maxpool":
+        return Stem(c_in, c_out, 1, bn=bn, act=act, activation=activation)
+    if kind == "imagenet":
+        return Stem(c_in, c_out, 2, bn=bn, act=act, kernel_size=7, activation=activation)
+    return Stem(c_in, c_out, 1, bn=bn, act=act, kernel_size=7, padding=1, activation=activation)
+
+
+def stem_output_size(kind: Any, n: int) -> int:
+    """Image size after the stem ``kind`` for an input of size ``n`` (0 if the stem cannot take it)."""
+    kind = {True: "cifar", False: "none"}.get(kind, kind) if isinstance(kind, bool) else kind
+    if kind in ("cifar", "none"):
+        return n
+    if kind == "cifar-maxpool":
+        return (n - 1) // 2 + 1
+    if kind == "imagenet":
+        m = (n - 1) // 2 + 1
+        return (m - 1) // 2 + 1
+    m = n - 4  # 7x7, stride 1, padding 1
+    return 0 if m < 1 else (m - 1) // 2 + 1
+
+
 class FixedTransfer(nn.Module):
-    """A fixed (non-trainable) stride-2 projection ``Pi = Pi_bar (x) I_c`` (seed 003 eq. 6.24).
+    """A fixed (non-trainable) stride-2 projection ``Pi = Pi_bar (x) I_c`` (He & Xu 2019, eq. 6.24).
 
     ``kind="injection"`` keeps every second pixel (``u[..., 1::2, 1::2]``, the
     coarse node ``i`` = fine node ``2i+1`` convention of :mod:`mgcore.sparse`);
     ``kind="full-weighting"`` applies the kernel ``[1,2,1] (x) [1,2,1] / 16``
     channel by channel with stride 2 (the transpose of bilinear prolongation
-    scaled by ``1/4``, seed 003 Lemma 4.1, eq. 4.18).  Channels must not change.
+    scaled by ``1/4``, Lemma 4.1, eq. 4.18).  Channels must not change.
     """
 
     def __init__(self, channels: int, kind: str = "injection"):
@@ -150,7 +215,7 @@ class FixedTransfer(nn.Module):
 
 
 class Prolongation(nn.Module):
-    """Prolongation ``P_{l+1}^l`` as a transposed 3x3 convolution, stride 2 (seed 003 §6, eq. 6.15).
+    """Prolongation ``P_{l+1}^l`` as a transposed 3x3 convolution, stride 2 (He & Xu 2019, eq. 6.15).
 
     ``forward(e, output_size)`` produces the fine-level size exactly (odd
     sizes too); without ``output_size`` the result has size ``2 n``.
@@ -171,8 +236,9 @@ class Prolongation(nn.Module):
         return F.conv_transpose2d(e, self.deconv.weight, stride=2, padding=1, output_padding=(pad[1], pad[0]))
 
 
-def make_projection(kind: str, c_in: int, c_out: int, bn: bool = True, act: bool = True) -> nn.Module | None:
-    """Build ``Pi_l^{l+1}`` of the given kind (seed 003 §6.3 and §9.1).
+def make_projection(kind: str, c_in: int, c_out: int, bn: bool = True, act: bool = True,
+                    activation=None) -> nn.Module | None:
+    """Build ``Pi_l^{l+1}`` of the given kind (He & Xu 2019, §6.3 and §9.1).
 
     ``"conv"`` (Pi_1: trained 3x3 stride-2 conv, ``sigma_BN`` after it),
     ``"zero"`` (Pi_0, eq. 6.23: returns ``None``, the convention of
@@ -185,27 +251,37 @@ def make_projection(kind: str, c_in: int, c_out: int, bn: bool = True, act: bool
     if kind == "zero":
         return None
     if kind == "conv":
-        return ConvBNAct(c_in, c_out, 2, bn=bn, act=act)
+        return ConvBNAct(c_in, c_out, 2, bn=bn, act=act, activation=activation)
     if kind == "depthwise":
         if c_out % c_in:
             raise ValueError(f"pi='depthwise' needs c_out to be a multiple of c_in, got {c_in} -> {c_out}")
-        return ConvBNAct(c_in, c_out, 2, bn=bn, act=act, groups=c_in)
+        return ConvBNAct(c_in, c_out, 2, bn=bn, act=act, groups=c_in, activation=activation)
     if c_in != c_out:
         raise ValueError(f"pi={kind!r} is a fixed channel-wise map and needs equal channels, got {c_in} -> {c_out}")
     return FixedTransfer(c_in, kind)
 
 
-class MgNetSmoother(nn.Module, Smoother):
-    """MgNet feature extraction ``u <- u + sigma_BN o B^{l,i} o sigma_BN (f - A^l u)``.
+class _StepOperator:
+    """``r -> smoother.extractor(i, r)``: the operator ``B^{l,i}`` of step ``i`` (picklable)."""
 
-    Seed 001 eq. (3.5) / (3.9) with the BN placement of seed 002 ("Practical
-    MgNet with batch normalization"): every step ``i`` owns its two
-    BatchNorms, while the convolution ``B`` is shared over the steps of a
-    level (``shared=True``, ``B^l``, eq. 3.9) or separate (``B^{l,i}``).
-    This is the residual correction (seed 003 eq. 3.20 / 6.4) with the
-    nonlinear ``B^{l,i} = sigma o eta^{l,i} o sigma`` (6.26); with
-    ``bn=False, act=False`` it is exactly
-    :class:`mgcore.iterations.StepwiseResidualCorrection` over linear convs.
+    def __init__(self, smoother, i: int):
+        self.smoother, self.i = smoother, i
+
+    def __call__(self, r):
+        return self.smoother.extractor(self.i, r)
+
+
+class MgNetSmoother(nn.Module, StepwiseResidualCorrection):
+    """MgNet feature extraction ``u <- u + sigma_BN o B^{l,i} o sigma_BN (f - A u)``.
+
+    He, Xu, Zhang & Zhu 2023, eq. (3.5) / (3.9), with the BN placement of
+    Xu's lectures ("Practical MgNet with batch normalization"): every step
+    ``i`` owns its two BatchNorms, while the convolution ``B`` is shared over
+    the steps of a level (``shared=True``, ``B^l``, eq. 3.9) or separate
+    (``B^{l,i}``).  Each step is the core's residual correction
+    (He & Xu 2019, eq. 3.20 / 6.4; :class:`mgcore.iterations.StepwiseResidualCorrection`)
+    with the nonlinear ``B^{l,i} = sigma o eta^{l,i} o sigma`` (6.26); with
+    ``bn=False, act=False`` it is that iteration over linear convolutions.
 
     Parameters
     ----------
@@ -216,193 +292,91 @@ class MgNetSmoother(nn.Module, Smoother):
     shared : bool
         One ``B^l`` for all steps (True) or ``B^{l,i}`` per step.
     bn, act : bool
-        Use BatchNorm / ReLU (``sigma``).
+        Use BatchNorm / the activation (``sigma``).
+    form : {"sigma-K-sigma", "K", "K-sigma", "sigma-K"}
+        Where ``sigma_BN`` acts around ``B`` (He, Xu, Zhang & Zhu 2023,
+        eq. 4.15 for the GDFI of Alg. 3); the default is MgNet's.
+    activation : nn.Module, optional
+        ``sigma`` (default ReLU).
+    kernel_size : int
+        Kernel size of ``B`` (1, 3 or 5).
     """
 
-    def __init__(self, c_u: int, c_f: int, nu: int, shared: bool = True, bn: bool = True, act: bool = True):
-        super().__init__()
+    def __init__(self, c_u: int, c_f: int, nu: int, shared: bool = True, bn: bool = True, act: bool = True,
+                 form: str = "sigma-K-sigma", activation=None, kernel_size: int = 3):
+        nn.Module.__init__(self)
         if nu < 1:
             raise ValueError(f"MgNetSmoother: nu must be >= 1, got {nu}")
-        self.nu, self.shared, self.act = int(nu), bool(shared), bool(act)
-        self.B = nn.ModuleList([conv3x3(c_f, c_u) for _ in range(1 if shared else nu)])
-        if bn:
+        if form not in FORMS:
+            raise ValueError(f"form must be one of {FORMS}, got {form!r}")
+        self.nu, self.shared, self.act, self.form = int(nu), bool(shared), bool(act), form
+        # "K-sigma" = K * sigma(r): sigma_BN before B; "sigma-K" = sigma(K * r): after B
+        self.pre, self.post = form.endswith("-sigma"), form.startswith("sigma-")
+        self.B = nn.ModuleList([conv(c_f, c_u, kernel_size) for _ in range(1 if shared else nu)])
+        if bn and self.pre:
             self.bn_r = nn.ModuleList([nn.BatchNorm2d(c_f) for _ in range(nu)])
+        else:
+            self.bn_r = None
+        if bn and self.post:
             self.bn_b = nn.ModuleList([nn.BatchNorm2d(c_u) for _ in range(nu)])
         else:
-            self.bn_r = self.bn_b = None
+            self.bn_b = None
+        self.sigma = activation
+
+    @property
+    def Bs(self) -> list:
+        """The step operators ``B^{l,i}`` of :class:`~mgcore.iterations.StepwiseResidualCorrection`."""
+        return [_StepOperator(self, i) for i in range(self.nu)]
 
     def extractor(self, i: int, r):
-        """``B^{l,i}(r) = sigma_BN o B o sigma_BN (r)`` for step ``i`` (0-based)."""
-        if self.bn_r is not None:
-            r = self.bn_r[i](r)
-        if self.act:
-            r = F.relu(r)
+        """``B^{l,i}(r)``, e.g. ``sigma_BN o B o sigma_BN (r)``, for step ``i`` (0-based)."""
+        if self.pre:
+            if self.bn_r is not None:
+                r = self.bn_r[i](r)
+            if self.act:
+                r = _sigma(r, self.sigma)
         e = self.B[0 if self.shared else i](r)
-        if self.bn_b is not None:
-            e = self.bn_b[i](e)
-        if self.act:
-            e = F.relu(e)
+        if self.post:
+            if self.bn_b is not None:
+                e = self.bn_b[i](e)
+            if self.act:
+                e = _sigma(e, self.sigma)
         return e
 
     def smooth(self, A, f, u, nu):
         if nu > self.nu:
             raise ValueError(f"MgNetSmoother was built for nu <= {self.nu} steps, asked for {nu}")
-        for i in range(nu):
-            r = f if u is None else f - A(u)
-            e = self.extractor(i, r)
-            u = e if u is None else u + e
-        return u
+        return StepwiseResidualCorrection.smooth(self, A, f, u, nu)
 
     def forward(self, A, f, u, nu):
         return self.smooth(A, f, u, nu)
 
 
-class PolyFactor(nn.Module):
-    """One factor of a Poly-MgNet residual polynomial (seed 000 eqs. 15-21).
+class DataFeatureMap(nn.Module):
+    """A nonlinear data-feature map ``calA(u)`` of GDFI (He, Xu, Zhang & Zhu 2023, eq. 4.8, 4.15).
 
-    ``kind="linear"``: ``(I - A/zeta)``, update ``u += alpha r`` with
-    ``alpha = 1/zeta`` (eq. 15, Alg. 2 line 3).
-    ``kind="squared"``: ``(I - alpha A^2)`` of the g-form (eq. 20), update
-    ``u += alpha A r``.
-    ``kind="quadratic"``: complex-conjugate pair ``(I - A/z)(I - A/z_bar)``,
-    ``z = a + ib`` (eqs. 17, 19; Alg. 2 line 10), update
-    ``u += (2a r - A r) / (a^2 + b^2)``.
-    The parameters are the learnable coefficient ``alpha`` or the learnable
-    real and imaginary parts ``a``, ``b`` (one or two scalars per step).
+    ``form="K-sigma"``: ``K * sigma(u)``; ``"sigma-K"``: ``sigma(K * u)``;
+    ``"sigma-K-sigma"``: ``sigma(K * sigma(u))``.  (The linear form ``"K"``
+    is the plain convolution, built by the models as a bare ``nn.Conv2d``.)
+    ``sigma`` is the activation without BatchNorm: the map is shared by all
+    steps of a level and by the restriction, like the kernel ``A^l``.
     """
 
-    KINDS = ("linear", "squared", "quadratic")
-
-    def __init__(self, kind: str, root: complex | float):
+    def __init__(self, c_u: int, c_f: int, form: str, kernel_size: int = 3, activation=None):
         super().__init__()
-        if kind not in self.KINDS:
-            raise ValueError(f"factor kind must be one of {self.KINDS}, got {kind!r}")
-        self.kind = kind
-        z = complex(root)
-        if kind == "quadratic":
-            self.a = nn.Parameter(torch.tensor(z.real))
-            self.b = nn.Parameter(torch.tensor(z.imag))
-        else:
-            if z.real == 0.0:
-                raise ValueError("a root zeta of a linear/squared factor must be non-zero")
-            alpha = 1.0 / z.real if kind == "linear" else 1.0 / (z.real * z.real)
-            self.alpha = nn.Parameter(torch.tensor(alpha))
+        if form not in FORMS or form == "K":
+            raise ValueError(f"DataFeatureMap form must be one of {FORMS[1:]}, got {form!r}")
+        self.form = form
+        self.conv = conv(c_u, c_f, kernel_size)
+        self.sigma = activation
 
-    def update(self, A, r):
-        """Return ``p(A) r`` for this factor's block (``B = p(A)``, eq. 10)."""
-        if self.kind == "linear":
-            return self.alpha * r
-        if self.kind == "squared":
-            return self.alpha * A(r)
-        s = self.a * self.a + self.b * self.b
-        return (2.0 * self.a / s) * r - A(r) / s
-
-    def residual_factor(self, lam):
-        """Scalar residual polynomial of this factor at ``lam`` (complex ok), for tests/analysis."""
-        if self.kind == "linear":
-            return 1 - self.alpha.item() * lam
-        if self.kind == "squared":
-            return 1 - self.alpha.item() * lam * lam
-        z = complex(self.a.item(), self.b.item())
-        return (1 - lam / z) * (1 - lam / z.conjugate())
-
-
-class PolySmoother(nn.Module, Smoother):
-    """Poly-MgNet smoother: one residual block per polynomial factor (seed 000 Alg. 2).
-
-    Step ``k`` computes ``r = f - A u``, ``r <- rho_r(r)``, ``e = p_k(A) r``,
-    ``e <- rho_e(e)``, ``u <- rho_u(u + e)`` with placements ``rho`` in
-    :data:`PLACEMENTS` (seed 000 Table 1, eqs. 22-24, Tables 3 and 4):
-    ``residual`` is the ``sigma r`` / ``bn`` column, ``update`` the
-    ``sigma p_{d-1}(A)`` column, ``after`` the ``sigma u`` column.  Without
-    BN/ReLU (all ``"none"``) ``nu`` steps multiply the residual by
-    ``prod_k q_k(A)`` (eq. 13, 15, 18, 21), the same maths as a polynomial
-    smoother over an explicit operator (``mgcore.polynomials`` root form).
-
-    Parameters
-    ----------
-    channels : int
-        Channels of ``u`` and ``f`` (equal in Poly-MgNet).
-    factors : sequence of (kind, root)
-        One :class:`PolyFactor` per step.
-    residual, update, after : str
-        Placements, each one of :data:`PLACEMENTS`.
-    B : nn.Module, optional
-        Replace the polynomial by a shared conv ``B`` (the MgNet^{A,B}
-        baseline of seed 000 §4): ``e = B r``.
-    """
-
-    def __init__(self, channels: int, factors: Sequence[tuple[str, Any]], residual="bn", update="none", after="bn_relu", B=None):
-        super().__init__()
-        factors = list(factors)
-        if not factors:
-            raise ValueError("PolySmoother: factors must hold at least one (kind, root) pair")
-        self.residual = _check_placement(residual, "residual")
-        self.update_placement = _check_placement(update, "update")
-        self.after = _check_placement(after, "after")
-        self.B = B
-        self.factors = nn.ModuleList([PolyFactor(k, z) for k, z in factors]) if B is None else None
-        n = len(factors)
-        self.nu = n
-        self.rho_r = nn.ModuleList([_Norm(channels, residual) for _ in range(n)])
-        self.rho_e = nn.ModuleList([_Norm(channels, update) for _ in range(n)])
-        self.rho_u = nn.ModuleList([_Norm(channels, after) for _ in range(n)])
-
-    def smooth(self, A, f, u, nu):
-        if nu > self.nu:
-            raise ValueError(f"PolySmoother has {self.nu} factors, asked for nu = {nu} steps")
-        for k in range(nu):
-            r = f if u is None else f - A(u)
-            r = self.rho_r[k](r)
-            e = self.B(r) if self.B is not None else self.factors[k].update(A, r)
-            e = self.rho_e[k](e)
-            u = e if u is None else u + e
-            u = self.rho_u[k](u)
+    def forward(self, u):
+        if self.form.endswith("-sigma"):
+            u = _sigma(u, self.sigma)
+        u = self.conv(u)
+        if self.form.startswith("sigma-"):
+            u = _sigma(u, self.sigma)
         return u
 
-    def forward(self, A, f, u, nu):
-        return self.smooth(A, f, u, nu)
 
-
-def select_roots(eigenvalues, degree: int) -> list[complex]:
-    """Roots of Poly-MgNet's residual polynomial from a spectrum (seed 000 Alg. 3).
-
-    ``zeta_1 = max Re(Lambda)``, ``zeta_2 = min Re(Lambda)``; for
-    ``degree >= 4`` the pair ``z, z_bar`` with ``z = argmax Im(Lambda)``; for
-    ``d = 6, 8, ...`` the next pair is the eigenvalue maximising
-    ``|q_{d-2}(Lambda)|`` and its conjugate.  Returns ``degree`` complex roots
-    (real ones first).
-
-    Examples
-    --------
-    >>> select_roots([1.0, 2.0, 1.5 + 0.5j, 1.5 - 0.5j], 4)
-    [(2+0j), (1+0j), (1.5+0.5j), (1.5-0.5j)]
-    """
-    lam = [complex(v) for v in (eigenvalues.tolist() if hasattr(eigenvalues, "tolist") else eigenvalues)]
-    if degree < 1 or not lam:
-        raise ValueError("select_roots needs degree >= 1 and a non-empty spectrum")
-    roots = [max(lam, key=lambda z: z.real)]
-    if degree >= 2:
-        roots.append(complex(min(lam, key=lambda z: z.real).real, 0.0))
-    roots[0] = complex(roots[0].real, 0.0)
-    if degree >= 4:
-        z = max(lam, key=lambda z: z.imag)
-        roots += [z, z.conjugate()]
-    while len(roots) + 2 <= degree:
-        def q(x):
-            p = 1.0 + 0j
-            for zeta in roots:
-                p *= (1 - x / zeta) if zeta != 0 else 1.0
-            return abs(p)
-
-        z = max(lam, key=q)
-        roots += [z, z.conjugate()]
-    return roots[:degree]
-
-
-def xavier_root(c_in: int, c_out: int, generator: torch.Generator | None = None) -> float:
-    """A root drawn from ``U(-t, t)``, ``t = sqrt(6/(c_in+c_out))`` (seed 000 Table 2), kept away from 0."""
-    t = math.sqrt(6.0 / (c_in + c_out))
-    x = float(torch.empty((), device="cpu").uniform_(t / 4, t, generator=generator))
-    sign = 1.0 if float(torch.rand((), device="cpu", generator=generator)) < 0.5 else -1.0
-    return sign * x
+from .polylayers import PLACEMENTS, PolyFactor, PolySmoother  # noqa: E402  (re-exported)

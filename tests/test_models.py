@@ -29,11 +29,12 @@ def nparams(m):
 
 def small_config(name):
     """Cheap configuration of a registered model for functional tests."""
-    if name.startswith(("resnet", "preact")):
+    cls = model_info(name)["class"]
+    if cls == "ResNet":
         return {"widths": (4, 8, 8, 8)}
-    if name.startswith(("poly", "mgnet-AB")):
+    if cls == "PolyMgNet":
         return {"channels": (4, 8, 8, 8)}
-    if name in ("mgnet-small", "v-mgnet"):
+    if name.endswith("-small") or name == "v-mgnet":
         return {}
     return {"channels": 8}
 
@@ -87,6 +88,7 @@ def test_forward_backward_shapes(name):
     assert y.shape == (2, 7)
     y.square().sum().backward()
     unused = {id(p) for p in getattr(m, "level1_transfers", nn_empty()).parameters()}
+    unused |= {id(p) for p in getattr(m, "reference_only_parameters", list)()}
     missing = [n for n, p in m.named_parameters() if p.grad is None and id(p) not in unused]
     assert not missing
     assert all(torch.isfinite(p.grad).all() for p in m.parameters() if p.grad is not None)
@@ -178,7 +180,7 @@ def test_bad_config_errors():
 
 def test_model_info():
     info = model_info("mgnet-2222-256-Bl")
-    assert "001" in info["seed"] and info["defaults"]["channels"] == 256 and "nu" in info["config_keys"]
+    assert "He, Xu, Zhang & Zhu" in info["seed"] and info["defaults"]["channels"] == 256 and "nu" in info["config_keys"]
     assert all(model_info(n)["doc"] for n in ALL)
 
 
