@@ -117,7 +117,7 @@ def run_check(check: Check, examples: int = DEFAULT_EXAMPLES, seed: int = 0) -> 
             e0, t0_ = per.get(m.what, (0.0, m.tol))
             e = m.error if math.isnan(m.error) else max(e0, m.error)
             per[m.what] = (e, m.tol)
-            if worst is None or m.ratio > worst.ratio:
+            if worst is None or (m.ratio, m.tol > 0, m.error) > (worst.ratio, worst.tol > 0, worst.error):
                 worst = m
             if not m.ok and not failure:
                 failure = f"instance {i} {params!r}: {m.what}: error {m.error:.3e} > tol {m.tol:.1e}"

@@ -16,7 +16,7 @@ theorems hold for any linear maps).  Everything is float64.
 
 from __future__ import annotations
 
-from ..testing import SEED, Integers
+from ..testing import SEED, Booleans, Choice, Integers, Lists
 from .registry import Measure, register
 
 MGNET = "He & Xu, MgNet, 2019"
@@ -271,3 +271,42 @@ for _b in BACKENDS:
              statement="constrained linear model: feature iteration (4.4) = residual iteration (4.5), r = f - A u",
              reference=f"{CLM}, Thm. 4.1, eq. 4.4-4.5", backend=_b, requires=_req, fixed={"backend": _b},
              params={"seed": SEED, "nu": Integers(1, 3), "c": Integers(1, 3)})(_thm_4_1)
+
+
+GDFI = "He et al., constrained linear model, 2023, Alg. 3, eq. 4.13"
+
+
+@register("gdfi=mgnet/torch", identity="GDFI with (4.13) forms is MgNet",
+          statement="GDFI (Alg. 3) with calA = K*, calB = sigma o K * sigma (eq. 4.13) is MgNet: same parameters, "
+                    "same features and logits",
+          reference=GDFI, backend="torch", requires=("torch",),
+          params={"seed": SEED, "nu": Lists(Integers(1, 2), 1, 3), "c": Integers(2, 4), "in_channels": Integers(1, 3),
+                  "smoother": Choice(["shared", "per-step"]), "pi": Choice(["conv", "zero", "depthwise", "injection"]),
+                  "bn": Booleans()})
+def check_gdfi_is_mgnet(seed, nu, c, in_channels, smoother, pi, bn):
+    import torch
+
+    from mgcore_torch.models.gdfi import GDFI as GDFIModel
+    from mgcore_torch.models.mgnet import MgNet
+
+    cfg = dict(nu=tuple(nu), channels=c, smoother=smoother, pi=pi, in_channels=in_channels, num_classes=5, bn=bn)
+    g = GDFIModel(A_form="K", B_form="sigma-K-sigma", **cfg).to(torch.float64)
+    m = MgNet(**cfg).to(torch.float64)
+    gen = torch.Generator().manual_seed(int(seed))
+    with torch.no_grad():
+        for t in list(g.parameters()) + [b for b in g.buffers() if b.is_floating_point()]:
+            t.copy_(torch.rand(t.shape, generator=gen, dtype=torch.float64) * 0.6 + 0.2 if t.ndim == 1
+                    else torch.randn(t.shape, generator=gen, dtype=torch.float64) * 0.3)
+    sg, sm = g.state_dict(), m.state_dict()
+    same_keys = list(sg) == list(sm) and all(sg[k].shape == sm[k].shape for k in sg)
+    if same_keys:
+        m.load_state_dict(sg)
+    g.eval(), m.eval()
+    x = torch.randn(2, in_channels, 8, 8, generator=gen, dtype=torch.float64)
+    with torch.no_grad():
+        out_g, out_m = g(x), m(x)
+        fg, fm = g.features(x), m.features(x)
+    feat = max(_Ops.rel(a.u, b.u) for a, b in zip(fg, fm)) if len(fg) == len(fm) else float("inf")
+    return [Measure.fact("same parameter names and shapes", same_keys),
+            Measure("logits GDFI vs MgNet (rel.)", _Ops.rel(out_g, out_m), 1e-12),
+            Measure("features u^l GDFI vs MgNet (rel., worst level)", feat, 1e-12)]

@@ -150,7 +150,7 @@ def register(name: str, *, identity: str, reference: str, backend: str, params: 
     deterministic : bool
         No random parameters: run once, whatever ``--examples`` says.
     statement : str
-        The identity in full (``mgcore verify --list``, JSON); default ``func``'s docstring summary.
+        The identity in full (JSON); default ``func``'s docstring summary, else ``identity``.
     """
 
     def deco(func):
@@ -159,7 +159,7 @@ def register(name: str, *, identity: str, reference: str, backend: str, params: 
         _REGISTRY[name] = Check(name=name, identity=identity, reference=reference, backend=backend, func=func,
                                 params=dict(params or {}), fixed=dict(fixed or {}), requires=tuple(requires),
                                 deterministic=deterministic or not params,
-                                statement=statement or (func.__doc__ or "").strip().split("\n\n")[0])
+                                statement=statement or (func.__doc__ or "").strip().split("\n\n")[0] or identity)
         return func
 
     return deco

@@ -2,8 +2,8 @@
 
 Theorem 8.1, Lemma 8.2, Theorem 8.3, Theorem 6.1 (MgNet model and
 fixed-kernel hierarchies with random convolution projections), Theorem 4.1
-of the constrained linear model, and the fixed-kernel torch solver = sparse
-solver; each also on the sparse backend where the theorem allows.  The
+of the constrained linear model, GDFI (their Alg. 3) with the forms of eq.
+4.13 = MgNet, and the fixed-kernel torch solver = sparse solver; each also on the sparse backend where the theorem allows.  The
 checks live in :mod:`mgcore.verify` (``mgcore verify`` runs the same
 functions); hypothesis draws the instances here.
 """
@@ -25,6 +25,7 @@ NAMES = [
     "thm-4.1/torch", "thm-4.1/sparse",
     "thm-6.1/torch-mgnet", "thm-6.1/torch-poisson",
     "torch=sparse-iterates",
+    "gdfi=mgnet/torch",
 ]
 
 
