@@ -1,4 +1,4 @@
-"""Command-line interface: ``mgcore solve | train | demo | models | verify``.
+"""Command-line interface: ``mgcore solve | train | evaluate | demo | models | verify``.
 
 Every subcommand has ``--help``.  Heavy libraries (scipy, numba, torch) are
 imported only by the subcommand that needs them.
@@ -89,8 +89,8 @@ def _add_solve_arguments(p: argparse.ArgumentParser) -> None:
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The argument parser of the ``mgcore`` command.
 
-    The ``train`` options come from :mod:`mgcore_torch.train`, imported (with
-    torch) only when ``train`` or ``demo`` is the command in ``argv``.
+    The ``train``, ``evaluate`` and ``models`` subcommands come from
+    :mod:`mgcore_torch.train_cli` (torch is imported only when they run).
     """
     parser = argparse.ArgumentParser(prog="mgcore", description="Multigrid solvers and MgNet networks from one core.")
     from . import __version__
@@ -103,18 +103,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     _add_solve_arguments(ps)
     ps.set_defaults(func=run_solve)
 
-    pt = sub.add_parser("train", help="train a classifier (MgNet family)", description="Train a classifier from the model registry.")
-    words = list(sys.argv[1:] if argv is None else argv)
-    if any(w in ("train", "demo") for w in words):
-        try:
-            from mgcore_torch.train import add_train_arguments, run_train
+    from mgcore_torch import train_cli  # light: builds the train/evaluate/models parsers without torch
 
-            add_train_arguments(pt)
-            pt.set_defaults(func=run_train)
-        except ImportError as exc:  # torch missing
-            pt.set_defaults(func=_MissingTorch(str(exc)))
-    else:
-        pt.set_defaults(func=_MissingTorch("the train options load with 'mgcore train --help'"))
+    train_cli.add_train_parser(sub)
 
     pd = sub.add_parser("demo", help="solve a Poisson problem and train a small MgNet on digits",
                         description="Main demo: 2D Poisson solve with its convergence table, then a small MgNet on the digits data.")
@@ -122,9 +113,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     pd.add_argument("--epochs", type=_positive_int, default=15, help="training epochs (default 15)")
     pd.set_defaults(func=run_demo)
 
-    pm = sub.add_parser("models", help="list the registered models", description="List the model registry with parameter counts.")
-    pm.add_argument("--counts", action="store_true", help="also build each model to count its parameters")
-    pm.set_defaults(func=run_models)
+    train_cli.add_models_parser(sub)
+    train_cli.add_evaluate_parser(sub)
 
     from . import verify
 
@@ -132,16 +122,11 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
                         description="Run every identity mgcore implements on random instances; exit 1 if one fails.")
     verify.add_arguments(pv)
     pv.set_defaults(func=verify.run_verify)
+
+    from mgcore_torch.reproduce import add_subcommand as add_reproduce  # torch loads only when it runs
+
+    add_reproduce(sub)
     return parser
-
-
-class _MissingTorch:
-    def __init__(self, msg: str):
-        self.msg = msg
-
-    def __call__(self, args: argparse.Namespace) -> int:
-        print(f"mgcore train is unavailable: {self.msg}", file=sys.stderr)
-        return 2
 
 
 def _write_png_atomically(fig: Any, path: str) -> None:
@@ -268,22 +253,6 @@ def run_solve(args: argparse.Namespace) -> int:
         if args.plot:
             print(f"convergence plot written to {args.plot}")
     return 0 if result.converged else 1
-
-
-def run_models(args: argparse.Namespace) -> int:
-    """``mgcore models``: list the registry."""
-    from mgcore_torch import list_models, model_info
-
-    for name in list_models():
-        info = model_info(name)
-        line = f"{name:<24} seed {info.get('seed', '')}"
-        if args.counts:
-            from mgcore_torch import get_model
-
-            m = get_model(name)
-            line += f"  {sum(p.numel() for p in m.parameters()):>12,d} parameters"
-        print(line)
-    return 0
 
 
 def run_demo(args: argparse.Namespace) -> int:

@@ -23,11 +23,11 @@ _LAZY = {
     "model_info": "mgcore_torch.models",
     "TorchMultigridSolver": "mgcore_torch.linear",
     "poisson_hierarchy": "mgcore_torch.linear",
-    "Trainer": "mgcore_torch.train",
-    "History": "mgcore_torch.train",
-    "load_dataset": "mgcore_torch.data",
-    "load_digits_dataset": "mgcore_torch.data",
-    "make_loaders": "mgcore_torch.data",
+    "Trainer": "mgcore_torch.trainer",
+    "History": "mgcore_torch.records",
+    "load_dataset": "mgcore_torch.datasets",
+    "load_digits_dataset": "mgcore_torch.datasets",
+    "make_loaders": "mgcore_torch.loaders",
 }
 
 
