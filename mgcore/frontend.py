@@ -21,6 +21,7 @@ This module imports neither numpy nor torch.
 from __future__ import annotations
 
 import time
+import warnings
 from contextlib import contextmanager, nullcontext
 from typing import Any, Callable
 
@@ -28,7 +29,7 @@ from .config import parse_smoother_spec
 from .cycles import CycleKind, cycle as core_cycle
 from .hierarchy import Hierarchy, Level, parse_nu_pair, replaced
 from .registry import SOLVER_DEFAULTS, needs_symmetric_post, smoother_names, validate_options
-from .solve import SolveResult, check_tolerances, pcg, stationary_solve
+from .solve import IncompatibleRHSWarning, SolveResult, ZeroRHSWarning, check_tolerances, pcg, stationary_solve
 
 __all__ = ["MultigridFrontend", "CycleStep", "CyclePreconditioner", "check_int"]
 
@@ -243,6 +244,14 @@ class MultigridFrontend:
         """Hook: remove the null-space component (singular problems)."""
         raise NotImplementedError
 
+    def _null_fraction(self, b: Any) -> float:
+        """Hook: ``||b - center(b)|| / ||b||`` (largest over a batch)."""
+        return 0.0
+
+    def _is_zero(self, b: Any) -> bool:
+        """Hook: whether every entry of ``b`` is zero."""
+        return False
+
     def _residual_norm(self, b: Any, x: Any, fmt: Any, rtol: float, atol: float, zero_start: bool) -> Callable:
         """Hook: ``x -> ||b - A x||`` for the stationary driver (``zero_start``: ``x0`` was zero)."""
         raise NotImplementedError
@@ -328,15 +337,32 @@ class MultigridFrontend:
         t0 = time.perf_counter()
         if accel not in self.ACCELERATIONS:
             raise ValueError(f"accel must be one of {self.ACCELERATIONS}, got {accel!r}")
-        check_tolerances(rtol, atol, maxiter)
+        rtol, atol, maxiter = check_tolerances(rtol, atol, maxiter)
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable or None, got {type(callback).__name__}")
         if residuals is not None and not isinstance(residuals, list):
             raise TypeError(f"residuals must be a list (the history is appended to it) or None, got {type(residuals).__name__}")
         kind = self.cycle_kind if cycle is None else CycleKind.parse(cycle)
         bl, fmt = self._prepare_rhs(b, "b")
+        projected = 0.0
         if getattr(self, "singular", False):
+            projected = self._null_fraction(bl)
             bl = self._center(bl)
+            if projected > 1e-10:
+                warnings.warn(
+                    f"b is not compatible with the singular (pure Neumann) operator: {projected:.3g} of its norm lies "
+                    "in the null space (constants) and was projected out; the solution solves the projected system "
+                    "(make sum(b) = 0 to silence this)",
+                    IncompatibleRHSWarning,
+                    stacklevel=2,
+                )
+        if self._is_zero(bl) and x0 is None:
+            warnings.warn(
+                "b is zero" + (" after projecting out the null space" if projected > 0 else "")
+                + ": the solution returned is x = 0",
+                ZeroRHSWarning,
+                stacklevel=2,
+            )
         x = self._prepare_x0(x0, bl, fmt)
         with self._solve_context():
             if accel is None:
@@ -366,6 +392,8 @@ class MultigridFrontend:
             res.x = self._finish(xi, fmt)
         res.setup_seconds = getattr(self, "setup_seconds", 0.0)
         res.solve_seconds = time.perf_counter() - t0
+        if projected > 1e-10:
+            res.info["projected_rhs_fraction"] = projected
         res.info.update(
             cycle=kind.value, accel=accel or "none", nu_pre=self.nu_pre, nu_post=self.nu_post, levels=self.J,
             n_unknowns=self.n_unknowns, **self._info(fmt),

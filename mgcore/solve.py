@@ -13,7 +13,24 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Callable
 
-__all__ = ["StopReason", "SolveResult", "stationary_solve", "pcg", "check_tolerances"]
+__all__ = [
+    "StopReason", "SolveResult", "stationary_solve", "pcg", "check_tolerances", "IncompatibleRHSWarning",
+    "ZeroRHSWarning", "STAGNATION_WINDOW", "STAGNATION_GAIN",
+]
+
+#: Stagnation: the best residual improved by less than ``STAGNATION_GAIN``
+#: (relative) over the last ``STAGNATION_WINDOW`` iterations.
+STAGNATION_WINDOW = 6
+STAGNATION_GAIN = 0.02
+
+
+class IncompatibleRHSWarning(UserWarning):
+    """The right-hand side of a singular (pure Neumann) problem had a
+    component in the null space; it was projected out (the message says how much)."""
+
+
+class ZeroRHSWarning(UserWarning):
+    """The right-hand side is zero, so the solution returned is ``x = 0``."""
 
 
 class StopReason(str, Enum):
@@ -23,6 +40,7 @@ class StopReason(str, Enum):
     MAXITER = "maxiter"
     DIVERGED = "diverged"
     NONFINITE = "non-finite"
+    STAGNATED = "stagnated"
 
 
 @dataclass
@@ -61,16 +79,48 @@ class SolveResult:
 
     @property
     def convergence_factor(self) -> float:
-        """Average reduction per iteration, ``(r_k / r_0)^(1/k)``.
+        """Average reduction per iteration over the iterations that reduced the residual.
 
-        ``nan`` without iterations or with a zero/non-finite history.
+        ``(r_m / r_0)^(1/m)`` with ``m`` the iteration of the smallest
+        residual (the whole history when it decreases to the end; a tail
+        that stagnated or grew is not averaged in -- the history shows it).
+        ``nan`` without iterations or with a zero/non-finite start.
         """
-        k = len(self.residuals) - 1
-        if k < 1 or not self.residuals[0] > 0 or not math.isfinite(self.residuals[-1]):
+        r = self.residuals
+        if len(r) < 2 or not r[0] > 0 or not math.isfinite(r[0]):
             return float("nan")
-        if self.residuals[-1] == 0.0:
+        finite = [(v, k) for k, v in enumerate(r) if math.isfinite(v)]
+        best, m = min(finite)
+        if m == 0:
+            return (r[-1] / r[0]) ** (1.0 / (len(r) - 1)) if math.isfinite(r[-1]) else float("nan")
+        if best == 0.0:
             return 0.0
-        return (self.residuals[-1] / self.residuals[0]) ** (1.0 / k)
+        return (best / r[0]) ** (1.0 / m)
+
+    @property
+    def attainable_rtol(self) -> float:
+        """Smallest relative residual reached, ``min_k r_k / r_0``."""
+        r = [v for v in self.residuals if math.isfinite(v)]
+        return min(r) / self.residuals[0] if r and self.residuals[0] > 0 else float("nan")
+
+    @property
+    def message(self) -> str:
+        """One line saying how the solve ended, for people."""
+        k = self.iterations
+        if self.reason is StopReason.CONVERGED:
+            return f"converged in {k} iterations (factor {self.convergence_factor:.3g})"
+        if self.reason is StopReason.STAGNATED:
+            return (
+                f"stagnated after {k} iterations: the residual stopped decreasing at {self.attainable_rtol:.2e} of "
+                f"the initial one (the attainable accuracy of this problem in this precision); "
+                f"rtol >= {_round_up(self.attainable_rtol):.0e} is reachable"
+            )
+        if self.reason is StopReason.MAXITER:
+            return f"not converged in {k} iterations (factor {self.convergence_factor:.3g}); raise maxiter or improve the cycle"
+        if self.reason is StopReason.DIVERGED:
+            why = self.info.get("breakdown")
+            return f"diverged after {k} iterations" + (f": {why}" if why else "")
+        return f"non-finite residual after {k} iterations"
 
     @property
     def factors(self) -> list[float]:
@@ -86,22 +136,56 @@ class SolveResult:
             "iterations": self.iterations,
             "residuals": [float(r) for r in self.residuals],
             "convergence_factor": self.convergence_factor,
+            "attainable_rtol": self.attainable_rtol,
+            "message": self.message,
             "setup_seconds": self.setup_seconds,
             "solve_seconds": self.solve_seconds,
             **{k: v for k, v in self.info.items() if isinstance(v, (int, float, str, bool, type(None)))},
         }
 
 
-def check_tolerances(rtol: float, atol: float, maxiter: int) -> None:
-    """Validate the common solve arguments with clear errors."""
-    if not (isinstance(rtol, (int, float)) and math.isfinite(rtol) and rtol >= 0):
-        raise ValueError(f"rtol must be a finite number >= 0, got {rtol!r}")
-    if not (isinstance(atol, (int, float)) and math.isfinite(atol) and atol >= 0):
-        raise ValueError(f"atol must be a finite number >= 0, got {atol!r}")
+def _round_up(x: float) -> float:
+    """The next power of ten at or above ``x`` (for "rtol >= 1e-7 is reachable")."""
+    if not (x > 0 and math.isfinite(x)):
+        return x
+    return 10.0 ** math.ceil(math.log10(x) - 1e-12)
+
+
+def _real(value: Any, name: str) -> float:
+    if isinstance(value, bool) or isinstance(value, str):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}") from None
+    if not (math.isfinite(v) and v >= 0):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return v
+
+
+def check_tolerances(rtol: float, atol: float, maxiter: int) -> tuple[float, float, int]:
+    """Validate the common solve arguments with clear errors (numpy scalars accepted).
+
+    Returns
+    -------
+    (float, float, int)
+        The values as Python numbers.
+    """
+    rtol, atol = _real(rtol, "rtol"), _real(atol, "atol")
     if rtol == 0 and atol == 0:
         raise ValueError("rtol and atol cannot both be 0 (the iteration could never stop)")
-    if isinstance(maxiter, bool) or not isinstance(maxiter, int) or maxiter < 0:
+    if isinstance(maxiter, bool) or not hasattr(maxiter, "__index__") or int(maxiter) < 0:
         raise ValueError(f"maxiter must be an int >= 0, got {maxiter!r}")
+    return rtol, atol, int(maxiter)
+
+
+def _stagnated(history: list, window: int = STAGNATION_WINDOW, gain: float = STAGNATION_GAIN) -> bool:
+    """Whether the best residual improved by less than ``gain`` over the last ``window`` iterations."""
+    if len(history) <= window + 1:
+        return False
+    before = min(history[: -window])
+    recent = min(history[-window:])
+    return recent > (1.0 - gain) * before
 
 
 def stationary_solve(
@@ -114,6 +198,7 @@ def stationary_solve(
     callback: Callable[[Any, int, float], Any] | None = None,
     divergence_factor: float = 1e4,
     r0: float | None = None,
+    stagnation: bool = True,
 ) -> SolveResult:
     """Iterate ``x <- step(x)`` until ``||r|| <= max(rtol ||r_0||, atol)``.
 
@@ -136,12 +221,17 @@ def stationary_solve(
     r0 : float, optional
         Reference norm for ``rtol`` (default ``||r_0||``; solvers pass ``||b||``
         when ``x0`` is zero).
+    stagnation : bool
+        Stop with :attr:`StopReason.STAGNATED` when the best residual improved
+        by less than ``STAGNATION_GAIN`` over the last ``STAGNATION_WINDOW``
+        steps (the attainable accuracy is reached; see
+        :attr:`SolveResult.attainable_rtol`).
 
     Returns
     -------
     SolveResult
     """
-    check_tolerances(rtol, atol, maxiter)
+    rtol, atol, maxiter = check_tolerances(rtol, atol, maxiter)
     x = x0
     res = float(residual_norm(x))
     history = [res]
@@ -166,6 +256,8 @@ def stationary_solve(
             reason = StopReason.CONVERGED
         elif res > divergence_factor * max(history[0], tol):
             reason = StopReason.DIVERGED
+        elif stagnation and _stagnated(history):
+            reason = StopReason.STAGNATED
     return SolveResult(x, history, reason, k)
 
 
@@ -183,12 +275,18 @@ def pcg(
 ) -> SolveResult:
     """Preconditioned conjugate gradients for SPD ``A`` and SPD ``M``.
 
-    Residual norms are true 2-norms of the recursively updated residual.
-    A non-positive curvature ``p^T A p <= 0`` or ``r^T M r < 0`` means the
-    operator or preconditioner is not SPD: the solve stops with
-    :attr:`StopReason.DIVERGED` and ``info['breakdown']`` says which.
+    Residual norms are 2-norms of the recursively updated residual; before
+    success is declared the true residual ``||b - A x||`` is computed, and
+    when it misses the tolerance (round-off has made the recursive one drift)
+    the iteration restarts from it.  ``info["true_residual"]`` holds the
+    final true residual, which is also the last entry of the history.  When
+    the true residual stops decreasing the solve ends with
+    :attr:`StopReason.STAGNATED`.  A non-positive curvature ``p^T A p <= 0``
+    or ``r^T M r < 0`` means the operator or preconditioner is not SPD: the
+    solve stops with :attr:`StopReason.DIVERGED` and ``info['breakdown']``
+    says which.
     """
-    check_tolerances(rtol, atol, maxiter)
+    rtol, atol, maxiter = check_tolerances(rtol, atol, maxiter)
     x = x0
     r = b - A(x) if x is not None else b
     if x is None:
@@ -206,6 +304,7 @@ def pcg(
     info: dict = {}
     reason = StopReason.MAXITER
     k = 0
+    last_true = None
     while k < maxiter:
         if rz < 0 or not math.isfinite(rz):
             reason = StopReason.NONFINITE if not math.isfinite(rz) else StopReason.DIVERGED
@@ -232,10 +331,28 @@ def pcg(
             reason = StopReason.NONFINITE
             break
         if res <= tol:
-            reason = StopReason.CONVERGED
-            break
+            r_true = b - A(x)
+            true = math.sqrt(max(dot(r_true, r_true), 0.0))
+            history[-1] = true
+            info["true_residual"] = true
+            if true <= tol:
+                reason = StopReason.CONVERGED
+                break
+            if last_true is not None and true > 0.5 * last_true:
+                reason = StopReason.STAGNATED
+                break
+            last_true = true
+            info["restarts"] = info.get("restarts", 0) + 1
+            r = r_true
+            z = M(r) if M is not None else r
+            rz = dot(r, z)
+            p = z
+            continue
         if res > divergence_factor * history[0]:
             reason = StopReason.DIVERGED
+            break
+        if _stagnated(history):
+            reason = StopReason.STAGNATED
             break
         z = M(r) if M is not None else r
         rz_new = dot(r, z)

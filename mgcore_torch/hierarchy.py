@@ -100,8 +100,7 @@ def poisson_hierarchy(
     interpolation : {"bilinear", "linear"}
         Prolongation kernel: eq. (4.13) or (4.14, 2D only).
     restriction : {"full-weighting", "transpose"}, optional
-        ``R = P^T / 2^d`` or ``R = P^T``; default full weighting for finite
-        differences and ``"transpose"`` for the unscaled FEM stiffness.
+        ``R = P^T / 2^d`` (default; also for the P1 stiffness, whose coarse levels are scaled to match) or ``R = P^T``.
     projection : {"injection", "restriction", "zero"}, callable or list
         ``Pi`` of each non-coarsest level (used by :func:`mgcore.cycles.mgnet`;
         ``"zero"`` / ``None`` is ``Pi = 0``, eq. 6.23).  A list gives one
@@ -130,7 +129,7 @@ def poisson_hierarchy(
     if interpolation not in ("bilinear", "linear"):
         raise ValueError(f"interpolation must be 'bilinear' or 'linear', got {interpolation!r}")
     if restriction is None:
-        restriction = "transpose" if problem.discretization == "fem" else "full-weighting"
+        restriction = "full-weighting"
     if restriction not in ("full-weighting", "transpose"):
         raise ValueError(f"restriction must be 'full-weighting' or 'transpose', got {restriction!r}")
     datas = level_data_list(problem, max_levels, coarse_size)

@@ -317,6 +317,16 @@ class TorchMultigridSolver(MultigridFrontend):
         dims = tuple(range(1, t.dim()))
         return t - t.mean(dim=dims, keepdim=True)
 
+    def _null_fraction(self, b):
+        flat = b.reshape(b.shape[0], -1).double()
+        nb = torch.linalg.vector_norm(flat, dim=1)
+        null = flat.mean(dim=1).abs() * flat.shape[1] ** 0.5
+        frac = torch.where(nb > 0, null / torch.where(nb > 0, nb, torch.ones_like(nb)), torch.zeros_like(nb))
+        return float(frac.max())
+
+    def _is_zero(self, b):
+        return not bool(torch.any(b != 0))
+
     def _prepare_rhs(self, b, name="b"):
         return self._to_internal(b, name)
 

@@ -143,7 +143,7 @@ def variable3d(n: int = 31, coefficient: Any = jump_coefficient, bc: str = "diri
     return poisson(3, n, bc, coefficient=coefficient)
 
 
-def _poisson2d_fem(n: int = 63, bc: str = "neumann") -> GridProblem:
+def _poisson2d_fem(n: int = 63, bc: str = "dirichlet") -> GridProblem:
     return poisson(2, n, bc, discretization="fem")
 
 

@@ -31,6 +31,7 @@ Grid conventions (per dimension, 0-based node indices):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -297,7 +298,7 @@ class GridProblem:
         """Face-coefficient operator of the finest level (or of given data)."""
         shape = self.shape if shape is None else shape
         h = self.h if h is None else h
-        scale = 1.0 if self.discretization == "fem" else 1.0 / (h * h)
+        scale = self._scale(h)
         if cells is None:
             k = self.uniform_cell_value() if self.bc == "dirichlet" else None
             if k is not None:
@@ -305,6 +306,15 @@ class GridProblem:
             cells = self.cells
         faces = _faces_from_cells(cells, shape, self.bc, self.aniso)
         return GridLevelData(shape, h, self.bc, faces, scale, cells)
+
+    def _scale(self, h: float) -> float:
+        """Scale of the level with mesh width ``h``: ``h^-2`` for finite
+        differences; for the P1 stiffness (unscaled on the finest level)
+        ``(h_1 / h)^2``, so that every coarse operator equals ``R A P`` with the
+        full-weighting ``R = P^T / 2^d`` exactly as for finite differences."""
+        if self.discretization == "fem":
+            return (self.h / h) ** 2
+        return 1.0 / (h * h)
 
     def _uniform_data(self, shape: tuple, h: float, scale: float, k: float) -> GridLevelData:
         """A Dirichlet level with the constant cell coefficient ``k`` (no arrays)."""
@@ -323,7 +333,7 @@ class GridProblem:
         shape = tuple(coarsen_size(n, self.bc) for n in fine.shape)
         if fine.uniform is not None and fine.cell_value is not None:
             h = 2 * fine.h
-            return self._uniform_data(shape, h, 1.0 if self.discretization == "fem" else 1.0 / (h * h), fine.cell_value)
+            return self._uniform_data(shape, h, self._scale(h), fine.cell_value)
         c = fine.cells
         for ax in range(self.dim):
             c = 0.5 * (np.take(c, np.arange(0, c.shape[ax], 2), axis=ax) + np.take(c, np.arange(1, c.shape[ax], 2), axis=ax))
@@ -371,5 +381,20 @@ class GridProblem:
         if self.discretization == "fem":
             vals = vals * self.h ** self.dim
         if self.bc == "neumann":
+            mean = float(vals.mean())
+            norm = float(np.linalg.norm(vals))
+            if norm > 0 and abs(mean) * math.sqrt(vals.size) > 1e-10 * norm:
+                import warnings
+
+                from ..solve import IncompatibleRHSWarning
+
+                rest = float(np.linalg.norm(vals - mean))
+                warnings.warn(
+                    f"the pure Neumann problem needs a source with zero mean; f has mean {mean:.6g}, which was "
+                    f"removed ({abs(mean) * math.sqrt(vals.size) / norm:.3g} of its norm)"
+                    + ("; nothing is left: b = 0 and the solution is u = 0" if rest <= 1e-12 * norm else ""),
+                    IncompatibleRHSWarning,
+                    stacklevel=2,
+                )
             vals = vals - vals.mean()
         return vals.ravel()

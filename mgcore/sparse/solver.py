@@ -165,6 +165,10 @@ class MultigridSolver(MultigridFrontend):
         self.threads = int(threads)
         max_levels = check_int(max_levels, "max_levels", 1, allow_none=True)
         coarse_size = check_int(coarse_size, "coarse_size", 1)
+        if interpolation not in ("bilinear", "linear"):
+            raise ValueError(f"interpolation must be 'bilinear' or 'linear', got {interpolation!r}")
+        if restriction not in ("full-weighting", "transpose"):
+            raise ValueError(f"restriction must be 'full-weighting' (R = P^T / 2^d) or 'transpose' (R = P^T), got {restriction!r}")
         self.interpolation, self.restriction = interpolation, restriction
 
         if isinstance(problem, GridProblem):
@@ -324,6 +328,13 @@ class MultigridSolver(MultigridFrontend):
 
     def _center(self, x):
         return x - x.mean()
+
+    def _null_fraction(self, b):
+        nb = float(np.linalg.norm(b.reshape(-1)))
+        return abs(float(b.mean())) * math.sqrt(b.size) / nb if nb > 0 else 0.0
+
+    def _is_zero(self, b):
+        return not bool(np.any(b))
 
     def _residual_norm(self, b, x, fmt, rtol, atol, zero_start):
         first = float(np.linalg.norm(b.reshape(-1))) if zero_start else None  # ||b - A 0|| without the product
