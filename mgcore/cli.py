@@ -13,6 +13,8 @@ import sys
 import tempfile
 from typing import Any, Sequence
 
+from .registry import smoother_names
+
 __all__ = ["main", "build_parser", "parse_smoother_arg"]
 
 
@@ -69,7 +71,9 @@ def _add_solve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cycle", default="V", help="cycle kind: V, W or F (default V)")
     p.add_argument("--nu", type=int, nargs=2, default=(2, 2), metavar=("PRE", "POST"), help="smoothing steps (default 2 2)")
     p.add_argument("--smoother", type=parse_smoother_arg, default=None,
-                   help="smoother, e.g. rbgs, jacobi, gauss-seidel:sweep=symmetric, chebyshev:degree=3 (default rbgs)")
+                   help="smoother NAME or NAME:key=value,... (default rbgs; symmetric Gauss-Seidel for matrices); "
+                        "names: " + ", ".join(smoother_names()) + " (aliases such as rbgs, sgs, gs); "
+                        "e.g. gauss-seidel:sweep=symmetric, chebyshev:degree=3")
     p.add_argument("--coarse", choices=["rediscretize", "galerkin"], default=None, help="coarse operators")
     p.add_argument("--accel", choices=["none", "cg", "gmres"], default="none", help="Krylov acceleration")
     p.add_argument("--rtol", type=float, default=1e-8, help="relative tolerance (default 1e-8)")
@@ -83,7 +87,8 @@ def _add_solve_arguments(p: argparse.ArgumentParser) -> None:
                    help="precision (mixed: float32 cycles in float64 refinement, torch backend)")
     p.add_argument("--threads", type=_positive_int, default=1, help="threads for kernels (default 1)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
-    p.add_argument("--plot", metavar="FILE.png", default=None, help="write the convergence history as a PNG")
+    p.add_argument("--plot", metavar="FILE", default=None,
+                   help="write the convergence history (with the rtol line) to FILE.png, FILE.svg or FILE.pdf")
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
@@ -129,21 +134,47 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def _write_png_atomically(fig: Any, path: str) -> None:
+#: file formats ``--plot`` writes, by extension
+PLOT_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
+
+
+def _plot_format(path: str) -> str:
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in PLOT_FORMATS:
+        raise ValueError(f"--plot {path!r}: the file name must end in one of {', '.join(PLOT_FORMATS)} (the format written)")
+    return PLOT_FORMATS[ext]
+
+
+def _write_figure_atomically(fig: Any, path: str) -> None:
+    """Save ``fig`` in the format its extension names, via a temporary file and
+    ``os.replace``; the file gets the usual permissions (0666 less the umask)."""
+    fmt = _plot_format(path)
     d = os.path.dirname(os.path.abspath(path))
     os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=d)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="." + fmt, dir=d)
     os.close(fd)
     try:
-        fig.savefig(tmp, dpi=120)
+        fig.savefig(tmp, dpi=120, format=fmt)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
 
 
-def plot_history(residuals: Sequence[float], path: str, title: str) -> None:
-    """Write a semilog plot of a residual history to ``path`` (atomically)."""
+_write_png_atomically = _write_figure_atomically
+
+
+def plot_history(residuals: Sequence[float], path: str, title: str, rtol: float | None = None,
+                 reason: str | None = None) -> None:
+    """Write a semilog plot of a residual history to ``path`` (PNG, SVG or PDF by extension; atomically).
+
+    With ``rtol`` the tolerance is drawn as a line; a run that did not
+    converge is marked in the title and at its last point.
+    """
+    _plot_format(path)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -151,13 +182,20 @@ def plot_history(residuals: Sequence[float], path: str, title: str) -> None:
 
     fig, ax = plt.subplots(figsize=(5, 3.5))
     r0 = residuals[0] if residuals and residuals[0] > 0 else 1.0
-    ax.semilogy(range(len(residuals)), [r / r0 for r in residuals], "o-")
+    rel = [r / r0 for r in residuals]
+    ax.semilogy(range(len(residuals)), rel, "o-", label="relative residual")
+    if rtol is not None and rtol > 0:
+        ax.axhline(rtol, color="grey", linestyle="--", label=f"rtol = {rtol:g}")
+    if reason is not None and reason != "converged":
+        ax.plot([len(rel) - 1], [rel[-1]], "rx", markersize=12, label=reason)
+        title = f"{title} [{reason.upper()}]"
     ax.set_xlabel("iteration")
     ax.set_ylabel("relative residual")
     ax.set_title(title)
     ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
     fig.tight_layout()
-    _write_png_atomically(fig, path)
+    _write_figure_atomically(fig, path)
     plt.close(fig)
 
 
@@ -211,6 +249,12 @@ def _default_source(problem: Any) -> Any:
     """A smooth source with zero mean (so that Neumann problems are consistent)."""
     import numpy as np
 
+    if problem.bc == "neumann":  # zero mean: the singular problem is consistent
+        if problem.dim == 1:
+            return lambda x: np.cos(np.pi * x) + np.cos(2 * np.pi * x)
+        if problem.dim == 2:
+            return lambda x, y: np.cos(np.pi * x) * np.cos(np.pi * y) + np.cos(2 * np.pi * x)
+        return lambda x, y, z: np.cos(np.pi * x) * np.cos(np.pi * y) * np.cos(np.pi * z) + np.cos(2 * np.pi * x)
     if problem.dim == 1:
         return lambda x: np.sin(np.pi * x) + np.cos(2 * np.pi * x)
     if problem.dim == 2:
@@ -229,7 +273,9 @@ def format_history(residuals: Sequence[float]) -> str:
 
 
 def run_solve(args: argparse.Namespace) -> int:
-    """``mgcore solve``: returns 0 when converged, 1 otherwise."""
+    """``mgcore solve``: returns 0 when converged, 2 when it stagnated at the attainable accuracy, 1 otherwise."""
+    if args.plot:
+        _plot_format(args.plot)  # an unknown extension is refused before any work
     solver, result = _solve(args)
     d = result.to_dict()
     d.update(
@@ -237,7 +283,8 @@ def run_solve(args: argparse.Namespace) -> int:
         levels=int(getattr(solver, "J", 0)),
     )
     if args.plot:
-        plot_history(result.residuals, args.plot, f"{args.problem} n={args.n} {d.get('cycle', '')}-cycle")
+        plot_history(result.residuals, args.plot, f"{args.problem} n={args.n} {d.get('cycle', '')}-cycle",
+                     rtol=args.rtol, reason=result.reason.value)
         d["plot"] = args.plot
     if args.json:
         print(json.dumps(d, allow_nan=True))
@@ -248,11 +295,13 @@ def run_solve(args: argparse.Namespace) -> int:
             f"{'converged' if result.converged else 'NOT converged'} ({result.reason.value}) after "
             f"{result.iterations} iterations; convergence factor {result.convergence_factor:.4f}"
         )
+        if not result.converged:
+            print(result.message)
         print(f"setup {result.setup_seconds:.3f} s, solve {result.solve_seconds:.3f} s, "
               f"{d['n_unknowns']} unknowns")
         if args.plot:
             print(f"convergence plot written to {args.plot}")
-    return 0 if result.converged else 1
+    return 0 if result.converged else (2 if result.reason.value == "stagnated" else 1)
 
 
 def run_demo(args: argparse.Namespace) -> int:
