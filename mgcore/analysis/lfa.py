@@ -113,6 +113,8 @@ _OPTIONS = {
     "polynomial": ("roots", "g", "coefficients", "precondition", "degree", "ratio", "from", "method", "kind"),
 }
 RESTRICTIONS = ("full-weighting", "transpose", "injection")
+#: grid conventions: which colour the coarse points have, which discrete frequencies an ``n`` means
+BCS = ("dirichlet", "neumann", "periodic")
 COARSE = ("rediscretize", "galerkin")
 
 
@@ -130,21 +132,32 @@ def harmonics(theta: np.ndarray) -> np.ndarray:
     return (t + np.pi) % (2.0 * np.pi) - np.pi
 
 
-def low_frequencies(dim: int, n: Any = None, samples: int = 32, exclude_zero: bool = True) -> np.ndarray:
+def low_frequencies(dim: int, n: Any = None, samples: int = 32, exclude_zero: bool = True,
+                    bc: str = "dirichlet") -> np.ndarray:
     """Low frequencies ``theta in [-pi/2, pi/2]^d`` (shape ``(m, d)``).
 
-    ``n`` given: the frequencies ``k pi / (n_a + 1)`` of a Dirichlet grid with
-    ``n_a`` unknowns (``k != 0``); else a closed grid of ``samples + 1``
-    points per axis (edges and axes included, where maxima often lie),
-    without ``theta = 0`` when ``exclude_zero`` (the coarse operator is
-    singular there).
+    ``n`` given: the frequencies of a grid with ``n_a`` unknowns per axis --
+    ``k pi / (n_a + 1)`` (``k != 0``) for ``bc="dirichlet"`` (``n_a`` odd),
+    ``2 pi k / n_a`` for ``bc="periodic"`` (``n_a`` a multiple of 4, ``theta
+    = 0`` included).  Else a closed grid of ``samples + 1`` points per axis
+    (edges and axes included, where maxima often lie), without ``theta =
+    0`` when ``exclude_zero`` (the coarse operator is singular there).
     """
+    if bc not in BCS:
+        raise ValueError(f"bc must be one of {BCS}, got {bc!r}")
     if n is not None:
         ns = (int(n),) * dim if np.isscalar(n) else tuple(int(v) for v in n)
         if len(ns) != dim:
             raise ValueError(f"n must be an int or {dim} ints, got {n!r}")
         axes = []
         for na in ns:
+            if bc == "periodic":
+                if na < 4 or na % 4:
+                    raise ValueError(f"n must be a multiple of 4 for a periodic grid analysis, got {na}")
+                axes.append(2.0 * np.pi * np.arange(-(na // 4), na // 4) / na)
+                continue
+            if bc != "dirichlet":
+                raise ValueError("discrete frequencies (n=) are defined for bc='dirichlet' and bc='periodic'")
             if na < 1 or (na + 1) % 2:
                 raise ValueError(f"n must be odd (2^k - 1 unknowns of a Dirichlet grid), got {na}")
             m = (na + 1) // 2
@@ -250,7 +263,7 @@ def _pattern(stencil: Stencil, M_mask: np.ndarray, colour_axes: Sequence[int], f
     partner = np.array([int("".join(map(str, (B[h] ^ P))), 2) for h in range(H)])
     # red = even sum of the 0-based array indices over the colour axes; in the LFA frame (coarse points at
     # even coordinates) array index 0 is coordinate 1 for Dirichlet grids, 0 for Neumann ones
-    s_red = (-1.0) ** len(colour_axes) if bc == "dirichlet" else 1.0
+    s_red = (-1.0) ** len(list(colour_axes)) if bc == "dirichlet" else 1.0
     signs = (s_red, -s_red) if first_red else (-s_red, s_red)
 
     def fn(th: np.ndarray) -> np.ndarray:
@@ -280,8 +293,9 @@ def smoother_symbol(spec: Any, stencil: Stencil, post: bool = False, bc: str = "
     stencil : Stencil
     post : bool
         The post-smoother (reversed sweeps as in the solver).
-    bc : {"dirichlet", "neumann"}
-        Grid convention, fixing which colour the coarse points have.
+    bc : {"dirichlet", "neumann", "periodic"}
+        Grid convention, fixing which colour the coarse points have
+        (Dirichlet: array index 0 is grid point 1; else grid point 0).
 
     Examples
     --------
@@ -293,6 +307,8 @@ def smoother_symbol(spec: Any, stencil: Stencil, post: bool = False, bc: str = "
     """
     if not isinstance(stencil, Stencil):
         raise TypeError(f"stencil must be a mgcore.analysis.Stencil, got {type(stencil).__name__}")
+    if bc not in BCS:
+        raise ValueError(f"bc must be one of {BCS}, got {bc!r}")
     name, o = _parse(spec)
     d = stencil.dim
     a0 = stencil.center
@@ -486,9 +502,9 @@ def _spectral_radius(M: np.ndarray) -> np.ndarray:
 
 
 def _sup(fn: Callable[[np.ndarray], np.ndarray], dim: int, n: Any, samples: int, refine: int,
-         exclude_zero: bool) -> tuple[float, np.ndarray]:
+         exclude_zero: bool, bc: str = "dirichlet") -> tuple[float, np.ndarray]:
     """``max fn(theta)`` over the low frequencies (discrete, or sampled and refined)."""
-    theta = low_frequencies(dim, n=n, samples=samples, exclude_zero=exclude_zero)
+    theta = low_frequencies(dim, n=n, samples=samples, exclude_zero=exclude_zero, bc=bc)
     vals = fn(theta)
     vals = np.where(np.isfinite(vals), vals, -np.inf)
     if n is not None or refine <= 0:
@@ -526,8 +542,9 @@ def smoothing_factor(stencil: Stencil, smoother: Any = "jacobi", nu: int = 1, n:
     nu : int
         Smoothing steps (pattern smoothers such as red-black depend on it).
     n : int, optional
-        Use the discrete frequencies of a Dirichlet grid with ``n`` unknowns
-        per dimension instead of the continuous supremum.
+        Use the discrete frequencies of a grid with ``n`` unknowns per
+        dimension (Dirichlet, or periodic with ``bc="periodic"``; see
+        :func:`low_frequencies`) instead of the continuous supremum.
     samples, refine : int
         Sampling of the low-frequency square and refinement steps around the
         maximisers (continuous case).
@@ -551,7 +568,7 @@ def smoothing_factor(stencil: Stencil, smoother: Any = "jacobi", nu: int = 1, n:
         Sm = S.matrix(theta)
         return _spectral_radius(Q[None] @ np.linalg.matrix_power(Sm, int(nu))) ** (1.0 / nu)
 
-    v, t = _sup(fn, d, n, samples, refine, exclude_zero=False)
+    v, t = _sup(fn, d, n, samples, refine, exclude_zero=False, bc=bc)
     return (v, t) if return_theta else v
 
 
@@ -578,7 +595,7 @@ def two_grid_factor(stencil: Stencil, smoother: Any = "rbgs", nu: Any = (1, 1), 
         return _spectral_radius(two_grid_symbol(stencil, smoother, nu, theta, coarse, coarse_stencil,
                                                 restriction, bc=bc))
 
-    v, t = _sup(fn, d, n, samples, refine, exclude_zero=True)
+    v, t = _sup(fn, d, n, samples, refine, exclude_zero=True, bc=bc)
     return (v, t) if return_theta else v
 
 

@@ -435,8 +435,11 @@ def _conv_setup(weight, n, center, square):
     if center is None:
         c = tuple((k - 1) // 2 for k in ks)
     else:
-        c = _check_shape(center, d) if not isinstance(center, (int, np.integer)) else (int(center),) * d
-        if any(not 0 <= ci < k for ci, k in zip(c, ks)):
+        try:
+            c = (int(center),) * d if np.isscalar(center) else tuple(int(v) for v in center)
+        except (TypeError, ValueError):
+            raise TypeError(f"center must be an int or a tuple of {d} ints, got {center!r}") from None
+        if len(c) != d or any(not 0 <= ci < k for ci, k in zip(c, ks)):
             raise ValueError(f"center must lie inside the kernel {ks}, got {c}")
     taps = np.indices(ks).reshape(d, -1).T - np.array(c)  # (T, d) offsets j - c
     Wt = W.reshape(W.shape[0], W.shape[1], -1)  # (Co, Ci, T)
