@@ -90,7 +90,7 @@ def _rng(seed: int, name: str):
 
 
 def run_check(check: Check, examples: int = DEFAULT_EXAMPLES, seed: int = 0) -> CheckResult:
-    """Run ``check`` on ``examples`` random instances (one if it is deterministic)."""
+    """Run ``check`` on ``examples`` random instances (one if it is deterministic; at most ``check.max_examples``)."""
     t0 = time.perf_counter()
     base = dict(name=check.name, identity=check.identity, reference=check.reference, backend=check.backend)
     missing = check.missing()
@@ -99,6 +99,8 @@ def run_check(check: Check, examples: int = DEFAULT_EXAMPLES, seed: int = 0) -> 
                            failure=f"needs {', '.join(missing)} (pip install 'mgcore[all]')")
     rng = _rng(seed, check.name)
     n = 1 if check.deterministic else int(examples)
+    if check.max_examples is not None:
+        n = min(n, check.max_examples)
     worst: Measure | None = None
     per: dict[str, tuple[float, float]] = {}
     failure = ""

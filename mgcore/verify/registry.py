@@ -32,6 +32,7 @@ CHECK_MODULES = [
     "mgcore.verify.checks_conv",
     "mgcore.verify.checks_cycles",
     "mgcore.verify.checks_networks",
+    "mgcore.verify.checks_analysis",
 ]
 
 _REGISTRY: dict[str, "Check"] = {}
@@ -90,6 +91,7 @@ class Check:
     requires: tuple = ()
     deterministic: bool = False
     statement: str = ""
+    max_examples: int | None = None
 
     def missing(self) -> list[str]:
         """The required modules that cannot be imported here (e.g. ``["torch"]``)."""
@@ -126,7 +128,7 @@ class Check:
 
 def register(name: str, *, identity: str, reference: str, backend: str, params: Mapping[str, Any] | None = None,
              fixed: Mapping[str, Any] | None = None, requires: Iterable[str] = (), deterministic: bool = False,
-             statement: str = ""):
+             statement: str = "", max_examples: int | None = None):
     """Decorator: register ``func`` as the check ``name``.
 
     Parameters
@@ -151,6 +153,8 @@ def register(name: str, *, identity: str, reference: str, backend: str, params: 
         No random parameters: run once, whatever ``--examples`` says.
     statement : str
         The identity in full (JSON); default ``func``'s docstring summary, else ``identity``.
+    max_examples : int, optional
+        Cap on the instances ``mgcore verify`` runs (for expensive checks).
     """
 
     def deco(func):
@@ -159,7 +163,8 @@ def register(name: str, *, identity: str, reference: str, backend: str, params: 
         _REGISTRY[name] = Check(name=name, identity=identity, reference=reference, backend=backend, func=func,
                                 params=dict(params or {}), fixed=dict(fixed or {}), requires=tuple(requires),
                                 deterministic=deterministic or not params,
-                                statement=statement or (func.__doc__ or "").strip().split("\n\n")[0] or identity)
+                                statement=statement or (func.__doc__ or "").strip().split("\n\n")[0] or identity,
+                                max_examples=max_examples)
         return func
 
     return deco
