@@ -23,11 +23,12 @@ the roots capture the spectrum.  Ways to choose them:
 
 The factored form is applied one factor at a time, so the *order* matters in
 floating point: the partial products ``prod_{i<=k} (1 - lambda/zeta_i)`` can
-grow to ``10^d`` and beyond when the small roots (large steps) come first.
+grow to ``10^d`` and beyond when the small roots (large steps) come first,
+and any run of consecutive factors multiplies the round-off made before it.
 :func:`leja_order` orders the roots by the Leja rule (Reichel, *The
 application of Leja points to Richardson iteration and polynomial
-preconditioning*, 1991), which keeps them bounded; :func:`partial_products`
-measures it.
+preconditioning*, 1991), which keeps all these products bounded;
+:func:`partial_products` measures them.
 
 Entry points:
 
@@ -286,22 +287,32 @@ def leja_order(roots: Sequence[Any]) -> list:
 
 
 def partial_products(roots: Sequence[Any], spectrum: Any, g: Sequence[float] = ()) -> float:
-    """``max_k max_lambda |prod_{i<=k} q_i(lambda)|``: the growth of the factored form in this order."""
+    """Growth of the factored form in the given order: ``max_{j<=k} max_lambda |prod_{i=j..k} q_i(lambda)|``.
+
+    A rounding error made after factor ``j - 1`` is multiplied by the
+    product of the factors ``j .. k`` that follow, so this is the
+    amplification of round-off by the application order (1 means none);
+    ``j = 1`` alone gives the growth of the iterates themselves.
+    """
     lam = _spectrum(spectrum)
     from ..polynomials import PolynomialSmoother
 
     S = PolynomialSmoother(list(roots) or None, g=list(g) or None)
-    acc = np.ones(lam.shape, dtype=np.complex128)
-    worst = 1.0
+    vals = []
     for f in S.factors:
         if f[0] == "linear":
-            acc = acc * (1.0 - lam / f[1])
+            vals.append(1.0 - lam / f[1])
         elif f[0] == "pair":
             s = f[1] * f[1] + f[2] * f[2]
-            acc = acc * (1.0 - (2.0 * f[1] / s) * lam + lam * lam / s)
+            vals.append(1.0 - (2.0 * f[1] / s) * lam + lam * lam / s)
         else:
-            acc = acc * (1.0 - f[1] * lam * lam)
-        worst = max(worst, float(np.abs(acc).max()))
+            vals.append(1.0 - f[1] * lam * lam)
+    worst = 1.0
+    for j in range(len(vals)):
+        acc = np.ones(lam.shape, dtype=np.complex128)
+        for v in vals[j:]:
+            acc = acc * v
+            worst = max(worst, float(np.abs(acc).max()))
     return worst
 
 
