@@ -40,7 +40,7 @@ from .datasets import (
     load_idx_dataset,
     load_mnist,
 )
-from .loaders import EpochShuffleSampler, ShardSampler, _set_epoch, make_loaders, set_epoch
+from .loaders import EpochShuffleSampler, ShardSampler, _set_epoch, make_loaders, set_epoch  # noqa: F401
 from .readers import read_cifar_binary, read_idx, write_idx
 from .transforms import (
     Compose,

@@ -14,18 +14,29 @@ from __future__ import annotations
 import os  # noqa: F401  (kept so that ``mgcore_torch.train.os`` is the os module, as before the split)
 import sys
 
-import torch  # noqa: F401
+import torch  # noqa: F401  (likewise ``mgcore_torch.train.torch``)
 
 from .checkpoint import (CHECKPOINT_FORMAT, CHECKPOINT_VERSION, atomic_copy, atomic_torch_save, atomic_write_bytes,
                          atomic_write_text, read_checkpoint, rng_state, seed_everything, set_rng_state)
 from .options import OPTIMIZERS, PROGRESS, SCHEDULERS
 from .records import History, RunFolder, plot_confusion, plot_curves
 from .schedules import LRSchedule
-from .train_cli import (_build_model, add_train_arguments, parameter_count, resolve_train_args, run_evaluate,
-                        run_models, run_train, train_main)
+from .train_cli import _build_model  # noqa: F401  (used as mgcore_torch.train._build_model)
+from .train_cli import (add_train_arguments, parameter_count, resolve_train_args, run_evaluate, run_models, run_train,
+                        train_main)
 from .trainer import Trainer
 
 __all__ = [
+    "CHECKPOINT_FORMAT",
+    "CHECKPOINT_VERSION",
+    "atomic_copy",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "rng_state",
+    "set_rng_state",
+    "seed_everything",
+    "plot_confusion",
+    "plot_curves",
     "History",
     "Trainer",
     "LRSchedule",

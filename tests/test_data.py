@@ -379,3 +379,84 @@ def test_image_tensor_dataset_validation():
     d = ImageTensorDataset(torch.zeros(3, 1, 8, 8), torch.tensor([0, 1, 1]), ["a", "b"])
     x, y = d[[0, 2]]
     assert tuple(x.shape) == (2, 1, 8, 8) and y.tolist() == [0, 1]
+
+
+# --------------------------------------------------------------------------- augmentation, sharding
+
+
+def test_random_crop_reflect_padding_windows():
+    from mgcore_torch.transforms import random_crop
+
+    x = torch.rand(12, 2, 6, 7)
+    g = torch.Generator().manual_seed(2)
+    c = random_crop(x, 2, "reflect", generator=g)
+    xp = torch.nn.functional.pad(x, (2, 2, 2, 2), mode="reflect")
+    for i in range(12):
+        assert any(torch.equal(c[i], xp[i, :, a:a + 6, b:b + 7]) for a in range(5) for b in range(5))
+    # reflection copies image values: no zeros appear where the image has none
+    assert float(c.min()) > 0.0 or float(x.min()) == 0.0
+    with pytest.raises(ValueError, match="pad_mode"):
+        random_crop(x, 1, "wrap")
+    with pytest.raises(ValueError, match="reflect padding needs"):
+        random_crop(x, 6, "reflect")
+    assert random_crop(x, 0) is x
+
+
+def test_random_flip_and_erasing():
+    from mgcore_torch.transforms import RandomErasing, random_erasing, random_flip
+
+    x = torch.rand(64, 3, 8, 10) + 1.0  # no zeros
+    f = random_flip(x, 1.0)
+    assert torch.equal(f, x.flip(-1)) and torch.equal(random_flip(x, 0.0), x)
+    g = torch.Generator().manual_seed(0)
+    e = random_erasing(x, p=1.0, generator=g)
+    zero = e == 0
+    assert torch.equal(zero.all(dim=1), zero.any(dim=1))  # the same rectangle in every channel
+    area = zero[:, 0].flatten(1).sum(1).float() / 80
+    assert bool((area > 0).all()) and float(area.max()) <= 0.34 + 1 / 80
+    for i in range(64):  # each erased region is one axis-aligned rectangle
+        rows, cols = zero[i, 0].any(1).nonzero().flatten(), zero[i, 0].any(0).nonzero().flatten()
+        assert int(zero[i, 0].sum()) == len(rows) * len(cols)
+    assert torch.equal(random_erasing(x, p=0.0), x)
+    with pytest.raises(ValueError, match="scale"):
+        RandomErasing(0.5, scale=(0.5, 0.1))
+
+
+def test_make_loaders_with_erasing_after_normalisation():
+    pair = load_digits_dataset(seed=0)
+    tl, _ = make_loaders(pair, batch_size=2000, normalize=True, erasing=1.0, shuffle=False)
+    x, _ = next(iter(tl))
+    # erased pixels are 0 after normalisation (the data mean), a value plain normalised digits rarely take
+    assert float((x == 0).float().mean()) > 0.02
+    with pytest.raises(ValueError, match="erasing"):
+        make_loaders(pair, batch_size=8, erasing=2.0)
+
+
+def test_sharded_loaders_cover_the_data():
+    from mgcore_torch.data import ShardSampler, set_epoch
+
+    pair = load_digits_dataset(seed=0)
+    seen_train, seen_test = [], []
+    for rank in (0, 1):
+        tl, vl = make_loaders(pair, batch_size=100, seed=4, num_replicas=2, rank=rank)
+        set_epoch(tl, 3)
+        seen_train.append(torch.cat([y for _, y in tl]))
+        seen_test.append(torch.cat([y for _, y in vl]))
+    assert [len(s) for s in seen_train] == [719, 719]  # 1437 padded to 1438 by DistributedSampler
+    assert sorted(torch.cat(seen_test).tolist()) == sorted(pair[1].labels.tolist())  # every test image once
+    assert len(seen_test[0]) + len(seen_test[1]) == 360
+    assert list(ShardSampler(range(7), rank=2, world_size=3)) == [2, 5]
+    with pytest.raises(ValueError, match="rank"):
+        ShardSampler(range(3), rank=3, world_size=2)
+    with pytest.raises(ValueError, match="rank"):
+        make_loaders(pair, batch_size=8, num_replicas=2, rank=5)
+
+
+def test_dataset_info_and_default_fashion_root():
+    from mgcore_torch.data import FASHION_MNIST_ROOT, dataset_info
+
+    assert FASHION_MNIST_ROOT == "/usr/share/datasets/fashion-mnist"  # the Debian package dataset-fashion-mnist
+    assert dataset_info("fashion-mnist") == {"channels": 1, "classes": 10, "size": 28, "padding": 2, "flip": True}
+    assert dataset_info("digits")["flip"] is False
+    with pytest.raises(ValueError, match="dataset name must be one of"):
+        dataset_info("svhn")
