@@ -1,17 +1,33 @@
-"""Poisson benchmark: mgcore against pyamg and scipy, measured side by side.
+"""Poisson benchmark: mgcore against a fast Poisson solver, pyamg and scipy, side by side.
 
 Solves 2D Poisson (1023^2 ≈ 1.05M unknowns) and 3D Poisson (127^3 ≈ 2.05M) to
 rtol 1e-8 on one thread and prints setup/solve/total times, iterations,
-convergence factors and each solver's total time as a multiple of mgcore's.
+convergence factors, the relative residual reached and each solver's total
+time as a multiple of mgcore's and of the anchor: the direct fast Poisson
+solver by the type-I discrete sine transform (``scipy.fft.dstn``, exact to
+round-off, applicable only to the constant-coefficient Dirichlet Laplacian).
+
+All solvers of a case are run in interleaved rounds (each solver once per
+round, ``--repeats`` rounds) and the fastest run of each is kept, so a burst
+of load on a shared machine affects every solver alike; compare the ratios.
+
+The fresh-process figure runs ``mgcore solve --problem poisson2d --n 1023
+--json`` in new processes (numba kernels loaded from the on-disk cache) and
+reports the wall time of the whole command, its CPU time and the setup + solve
+time the command itself reports; pyamg in a new process is timed beside it.
+``--cold`` adds one run with an empty kernel cache (the first run after
+installation, which compiles the kernels).
+
 Optional parts: ``--scaling`` (time per unknown from 255^2 to 4095^2 and 63^3
-to 255^3, with a PNG plot), ``--threads`` (speed-up of the compiled kernels on
-2 threads), and the peak memory of the fast path.
+to 255^3, with a PNG plot), the speed-up on 2 threads, and the peak memory of
+the fast path.
 
 Usage::
 
-    python benchmarks/bench_poisson.py              # main table + memory + threads
+    python benchmarks/bench_poisson.py              # main table + fresh process + memory + threads
     python benchmarks/bench_poisson.py --scaling    # adds the scaling table and plot
     python benchmarks/bench_poisson.py --quick      # small sizes, seconds
+    python benchmarks/bench_poisson.py --fast-only  # mgcore and the DST solver only (no pyamg/scipy)
 
 Writes ``benchmarks/results/poisson.json`` (and ``poisson_scaling.png``).
 """
@@ -23,15 +39,20 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
+os.environ.setdefault("NUMBA_NUM_THREADS", "2")  # serial kernels unless threads=2 is asked for
 
 import argparse  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
+import resource  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
 
 import numpy as np  # noqa: E402
+import scipy.fft as sfft  # noqa: E402
 import scipy.sparse.linalg as spla  # noqa: E402
 
 from mgcore.sparse import MultigridSolver, poisson  # noqa: E402
@@ -56,15 +77,45 @@ def _factor(res):
     return (res[-1] / res[0]) ** (1.0 / (len(res) - 1))
 
 
-def run_mgcore(problem, b, A, fast=None, accel=None, threads=1, smoother=None, nu=(2, 2), cycle="V", label=None):
+def run_mgcore(problem, b, A, fast=None, accel=None, threads=1, smoother=None, nu=(2, 2), cycle="V", label=None,
+               **options):
     t0 = time.perf_counter()
-    s = MultigridSolver(problem, fast=fast, threads=threads, smoother=smoother, nu=nu, cycle=cycle)
+    s = MultigridSolver(problem, fast=fast, threads=threads, smoother=smoother, nu=nu, cycle=cycle, **options)
     t1 = time.perf_counter()
     r = s.solve(b, rtol=RTOL, accel=accel, maxiter=200)
     t2 = time.perf_counter()
     return dict(solver=label or f"mgcore {'fast' if s.fast else 'sparse'}{' +CG' if accel else ''}",
                 setup=t1 - t0, solve=t2 - t1, iterations=r.iterations, factor=r.convergence_factor,
                 relres=_relres(A, b, r.x), converged=r.converged)
+
+
+def dst_eigenvalues(problem):
+    """Eigenvalues of the constant-coefficient Dirichlet operator on the DST-I basis (grid-shaped)."""
+    data = problem.level_data()
+    if data.bc != "dirichlet" or data.uniform is None:
+        raise ValueError("the DST solver needs a constant-coefficient Dirichlet problem")
+    lam = 0.0
+    for ax, (n, c) in enumerate(zip(problem.shape, data.uniform)):
+        k = np.arange(1, n + 1)
+        shape = [1] * problem.dim
+        shape[ax] = n
+        lam = lam + (data.scale * c * (2.0 - 2.0 * np.cos(k * np.pi / (n + 1)))).reshape(shape)
+    return lam
+
+
+def run_dst(problem, b, A):
+    """The fast Poisson solver: ``x = S^-1 (S b / lambda)`` with the DST-I ``S`` (one worker thread).
+
+    Setup = the eigenvalues; solve = two transforms and a division (exact up to round-off)."""
+    t0 = time.perf_counter()
+    lam = dst_eigenvalues(problem)
+    t1 = time.perf_counter()
+    xh = sfft.dstn(b.reshape(problem.shape), type=1, workers=1)
+    xh /= lam
+    x = sfft.idstn(xh, type=1, workers=1, overwrite_x=True)
+    t2 = time.perf_counter()
+    return dict(solver="scipy.fft DST-I (direct)", setup=t1 - t0, solve=t2 - t1, iterations=0, factor=float("nan"),
+                relres=_relres(A, b, x), converged=True)
 
 
 def run_pyamg(A, b, method, accel=None):
@@ -125,7 +176,29 @@ def best_of(repeats, fn, *args, **kwargs):
     return best
 
 
-def main_table(cases, skip_slow=False, repeats=3):
+def interleaved(repeats, entries):
+    """Best run of each ``(fn, args, kwargs)`` entry over ``repeats`` rounds that
+    run every entry once (so load bursts on a shared machine hit all alike)."""
+    runs = [[] for _ in entries]
+    for _ in range(max(1, repeats)):
+        for k, (fn, args, kwargs) in enumerate(entries):
+            runs[k].append(fn(*args, **kwargs))
+    out = []
+    for rs in runs:
+        best = min(rs, key=lambda r: r["setup"] + r["solve"])
+        best["repeats"] = len(rs)
+        best["all_totals"] = [r["setup"] + r["solve"] for r in rs]
+        out.append(best)
+    return out
+
+
+def _supports_mixed():
+    import inspect
+
+    return "precision" in inspect.signature(MultigridSolver).parameters
+
+
+def main_table(cases, skip_slow=False, repeats=3, fast_only=False):
     rows = []
     for dim, n in cases:
         p = poisson(dim, n)
@@ -133,31 +206,122 @@ def main_table(cases, skip_slow=False, repeats=3):
         b = _rhs(p)
         case = f"{dim}D {n}^{dim} ({A.shape[0]:,} unknowns)"
         R = repeats
-        runs = [best_of(R, run_mgcore, p, b, A), best_of(R, run_mgcore, p, b, A, accel="cg"),
-                best_of(R, run_mgcore, p, b, A, fast=False),
-                best_of(R, run_pyamg, A, b, "rs"), best_of(R, run_pyamg, A, b, "rs", "cg"),
-                best_of(R, run_pyamg, A, b, "sa"), best_of(R, run_pyamg, A, b, "sa", "cg")]
-        if not skip_slow:
-            runs.append(run_scipy_cg(A, b))
-            if dim == 2:
-                runs.append(run_superlu(A, b))
+        quick = [(run_mgcore, (p, b, A), {"label": "mgcore fast"})]
+        if _supports_mixed():
+            quick.append((run_mgcore, (p, b, A), {"label": "mgcore fast mixed", "precision": "mixed"}))
+        quick += [(run_dst, (p, b, A), {}), (run_mgcore, (p, b, A), {"accel": "cg"})]
+        runs = interleaved(R, quick)
+        if not fast_only:
+            runs += [best_of(R, run_mgcore, p, b, A, fast=False),
+                     best_of(R, run_pyamg, A, b, "rs"), best_of(R, run_pyamg, A, b, "rs", "cg"),
+                     best_of(R, run_pyamg, A, b, "sa"), best_of(R, run_pyamg, A, b, "sa", "cg")]
+            if not skip_slow:
+                runs.append(run_scipy_cg(A, b))
+                if dim == 2:
+                    runs.append(run_superlu(A, b))
         ref = runs[0]["setup"] + runs[0]["solve"]
+        dst = next(r for r in runs if r["solver"].startswith("scipy.fft"))
+        tdst = dst["setup"] + dst["solve"]
         for r in runs:
             r["case"] = case
             r["total"] = r["setup"] + r["solve"]
             r["x_mgcore"] = r["total"] / ref
+            r["x_dst"] = r["total"] / tdst
         rows += runs
     return rows
 
 
 def print_table(rows, title):
     print(f"\n{title}")
-    hdr = f"{'case':<32} {'solver':<26} {'setup s':>8} {'solve s':>8} {'total s':>8} {'its':>5} {'factor':>7} {'relres':>9} {'x mgcore':>9}"
+    hdr = (f"{'case':<32} {'solver':<26} {'setup s':>8} {'solve s':>8} {'total s':>8} {'its':>5} {'factor':>7} "
+           f"{'relres':>9} {'x mgcore':>9} {'x DST':>7}")
     print(hdr)
     print("-" * len(hdr))
     for r in rows:
         print(f"{r['case']:<32} {r['solver']:<26} {r['setup']:8.3f} {r['solve']:8.3f} {r['total']:8.3f} "
-              f"{r['iterations']:5d} {r['factor']:7.4f} {r['relres']:9.2e} {r['x_mgcore']:9.1f}")
+              f"{r['iterations']:5d} {r['factor']:7.4f} {r['relres']:9.2e} {r['x_mgcore']:9.2f} {r['x_dst']:7.2f}")
+
+
+def ratio_summary(rows):
+    """Per case: the best mgcore fast total over the DST solver's, and pyamg's over mgcore's."""
+    out = []
+    for case in dict.fromkeys(r["case"] for r in rows):
+        rs = {r["solver"]: r for r in rows if r["case"] == case}
+        mg = min((r for k, r in rs.items() if k.startswith("mgcore fast")), key=lambda r: r["total"])
+        d = dict(case=case, best_mgcore=mg["solver"], best_mgcore_total=mg["total"],
+                 dst_total=rs["scipy.fft DST-I (direct)"]["total"])
+        d["mgcore_over_dst"] = mg["total"] / d["dst_total"]
+        for key, name in (("pyamg Ruge-Stuben", "rs"), ("pyamg smoothed aggr. +CG", "sa_cg")):
+            if key in rs:
+                d[f"pyamg_{name}_over_mgcore"] = rs[key]["total"] / mg["total"]
+        out.append(d)
+    return out
+
+
+_CLI = ("import sys; from mgcore.cli import main; sys.exit(main())",)
+_PYAMG = (
+    "import time, numpy as np, pyamg, json; from mgcore.problems import poisson2d; t0 = time.perf_counter(); "
+    "p = poisson2d(n={n}); A = p.level_data().matrix().tocsr(); b = p.rhs(1.0); t1 = time.perf_counter(); "
+    "ml = pyamg.ruge_stuben_solver(A); x = ml.solve(b, tol=1e-8, maxiter=100); t2 = time.perf_counter(); "
+    "print(json.dumps(dict(setup_seconds=t2 - t1, solve_seconds=0.0)))"
+)
+
+
+def _child_env(cache_dir=None):
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
+    if cache_dir is not None:
+        env["NUMBA_CACHE_DIR"] = cache_dir
+    return env
+
+
+def _timed_child(code, argv, env):
+    """Wall and CPU seconds of one new Python process, and the JSON it printed last."""
+    c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - t0
+    c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (c1.ru_utime - c0.ru_utime) + (c1.ru_stime - c0.ru_stime)
+    if out.returncode not in (0,):
+        raise RuntimeError(f"child failed ({out.returncode}): {out.stderr[-2000:]}")
+    d = json.loads(out.stdout.strip().splitlines()[-1])
+    return dict(wall=wall, cpu=cpu, reported=d.get("setup_seconds", 0.0) + d.get("solve_seconds", 0.0),
+                iterations=d.get("iterations"), stderr=out.stderr.strip())
+
+
+def fresh_process(n=1023, repeats=3, cold=False, extra=()):
+    """``mgcore solve --problem poisson2d --n N --json`` in new processes (best of ``repeats``), pyamg beside it."""
+    argv = ["solve", "--problem", "poisson2d", "--n", str(n), "--json", *extra]
+    variants = [("mgcore solve (warm kernel cache)", _CLI[0], argv)]
+    if _supports_mixed():
+        variants.append(("mgcore solve --dtype mixed", _CLI[0], argv + ["--dtype", "mixed"]))
+    variants.append(("pyamg RS in a new process", _PYAMG.format(n=n), []))
+    _timed_child(_CLI[0], argv, _child_env())  # make sure the kernel cache is filled
+    rows = []
+    runs = {label: [] for label, _, _ in variants}
+    for _ in range(max(1, repeats)):
+        for label, code, a in variants:
+            runs[label].append(_timed_child(code, a, _child_env()))
+    for label, rs in runs.items():
+        best = min(rs, key=lambda r: r["wall"])
+        rows.append(dict(what=label, wall=best["wall"], cpu=min(r["cpu"] for r in rs), reported=best["reported"],
+                         iterations=best["iterations"], walls=[r["wall"] for r in rs]))
+    if cold:
+        with tempfile.TemporaryDirectory() as tmp:
+            r = _timed_child(_CLI[0], argv, _child_env(tmp))
+        rows.append(dict(what="mgcore solve, empty kernel cache (first run)", wall=r["wall"], cpu=r["cpu"],
+                         reported=r["reported"], iterations=r["iterations"], walls=[r["wall"]], stderr=r["stderr"]))
+    return rows
+
+
+def print_fresh(rows, n=1023):
+    print(f"\nFresh process: poisson2d n={n} to rtol 1e-8 (best of the runs; wall = whole command)")
+    print(f"{'what':<46} {'wall s':>7} {'cpu s':>7} {'reported s':>10} {'its':>4}")
+    for r in rows:
+        its = "" if r["iterations"] is None else r["iterations"]
+        print(f"{r['what']:<46} {r['wall']:7.3f} {r['cpu']:7.3f} {r['reported']:10.3f} {its:>4}")
+        if r.get("stderr"):
+            print(f"    stderr: {r['stderr']}")
 
 
 def memory_figure(dim, n):
@@ -245,14 +409,34 @@ def main(argv=None):
     ap.add_argument("--pyamg-cap", type=int, default=4_300_000, help="largest problem given to pyamg in --scaling")
     ap.add_argument("--skip-slow", action="store_true", help="skip unpreconditioned CG and SuperLU")
     ap.add_argument("--repeats", type=int, default=3, help="runs per solver; the fastest is reported (default 3)")
+    ap.add_argument("--fast-only", action="store_true", help="only mgcore and the DST solver (no pyamg, scipy, memory, threads)")
+    ap.add_argument("--no-fresh", action="store_true", help="skip the fresh-process figures")
+    ap.add_argument("--cold", action="store_true", help="also one fresh-process run with an empty kernel cache")
     args = ap.parse_args(argv)
     os.makedirs(RESULTS, exist_ok=True)
     cases = [(2, 255), (3, 31)] if args.quick else [(2, 1023), (3, 127)]
     jit = warm_up()
     print(f"kernel compilation / cache load before timing: {jit:.2f} s")
-    rows = main_table(cases, skip_slow=args.skip_slow, repeats=args.repeats)
-    print_table(rows, f"Poisson to rtol {RTOL:g}, one thread, best of {args.repeats} runs "
-                      "(x mgcore = total time / mgcore fast total)")
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores (possibly shared: compare ratios)")
+    rows = main_table(cases, skip_slow=args.skip_slow, repeats=args.repeats, fast_only=args.fast_only)
+    print_table(rows, f"Poisson to rtol {RTOL:g}, one thread, best of {args.repeats} interleaved rounds "
+                      "(x mgcore = total / mgcore fast total; x DST = total / DST solver total)")
+    summary = ratio_summary(rows)
+    for d in summary:
+        extra = "".join(f", {k.replace('_over_mgcore', '')} / mgcore = {v:.1f}" for k, v in d.items() if k.endswith("_over_mgcore"))
+        print(f"{d['case']}: {d['best_mgcore']} / DST = {d['mgcore_over_dst']:.2f}{extra}")
+    out = dict(machine=platform.platform(), processor=platform.processor(), cpus=os.cpu_count(), rtol=RTOL,
+               jit_seconds=jit, repeats=args.repeats, table=rows, summary=summary)
+    if not args.no_fresh:
+        nf = 255 if args.quick else 1023
+        fr = fresh_process(nf, repeats=args.repeats, cold=args.cold)
+        print_fresh(fr, nf)
+        out["fresh_process"] = fr
+    if args.fast_only:
+        path = os.path.join(RESULTS, "poisson_fast.json")
+        write_json(out, path)
+        print(f"\nJSON written to {path}")
+        return
     mem = [memory_figure(d, n) for d, n in cases]
     print("\nPeak memory of the fast path (tracemalloc, setup + solve)")
     for m in mem:
@@ -262,8 +446,7 @@ def main(argv=None):
     print("\nThreads (fast path, setup + solve)")
     for t in thr:
         print(f"{t['case']:<14} 1 thread {t['t1']:.3f} s   2 threads {t['t2']:.3f} s   speed-up {t['speedup']:.2f}x")
-    out = dict(machine=platform.platform(), processor=platform.processor(), rtol=RTOL, jit_seconds=jit,
-               table=rows, memory=mem, threads=thr)
+    out.update(memory=mem, threads=thr)
     if args.scaling:
         s2 = [63, 127, 255] if args.quick else [255, 511, 1023, 2047, 4095]
         s3 = [15, 31] if args.quick else [63, 127, 255]
