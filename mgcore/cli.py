@@ -80,7 +80,8 @@ def _add_solve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--atol", type=float, default=0.0, help="absolute tolerance (default 0)")
     p.add_argument("--maxiter", type=int, default=100, help="maximum iterations (default 100)")
     p.add_argument("--fmg", action="store_true", help="start from a full-multigrid initial guess")
-    p.add_argument("--backend", choices=["sparse", "torch"], default="sparse", help="operator backend")
+    p.add_argument("--backend", choices=["sparse", "torch", "petsc"], default="sparse",
+                   help="operator backend (petsc: PETSc PCMG over MPI, run under mpiexec)")
     p.add_argument("--device", default="cpu", help="torch device (torch backend)")
     p.add_argument("--fast", choices=["auto", "on", "off"], default="auto", help="compiled matrix-free path (sparse backend)")
     p.add_argument("--dtype", choices=["float64", "float32", "mixed"], default="float64",
@@ -210,6 +211,10 @@ def _solve(args: argparse.Namespace) -> tuple[Any, Any]:
             raise ValueError("--eps applies to --problem anisotropic2d only")
         kwargs["eps"] = args.eps
     problem = get_problem(args.problem, args.n, bc=args.bc, **kwargs)
+    if args.backend == "petsc":  # every rank builds its own part of b
+        from .petsc.cli import solve_petsc
+
+        return solve_petsc(args, problem, _default_source(problem))
     b = problem.rhs(_default_source(problem))
     accel = None if args.accel == "none" else args.accel
     if args.backend == "torch":
