@@ -7,6 +7,13 @@ nodes including the boundary and coarse node ``i`` is fine node ``2 i``
 (``n = 2 m - 1`` coarsens to ``m``).  Standard coarsening halves every
 dimension (He & Xu, *MgNet*, 2019, Sec. 4, eq. 4.7-4.9).
 
+Those sizes are *nested*: the coarse nodes form a uniform grid again, so
+the coarse operator can be re-discretised and the compiled kernels apply.
+Other sizes coarsen too (Dirichlet ``n = 2 m`` to ``m``, the last coarse
+node one fine step from the boundary; Neumann ``n = 2 m`` to ``m``, the last
+fine node taking the last coarse value); their coarse grids are not uniform,
+so their coarse operators are the Galerkin products ``R A P``.
+
 Examples
 --------
 >>> from mgcore.coarsening import level_shapes
@@ -18,7 +25,8 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["coarsen_size", "can_coarsen", "level_shapes", "DEFAULT_COARSE_SIZE"]
+__all__ = ["coarsen_size", "can_coarsen", "nested", "level_shapes", "DEFAULT_COARSE_SIZE", "InsufficientMemoryError",
+           "available_memory", "check_memory"]
 
 #: Default largest coarsest level (unknowns), solved exactly.
 DEFAULT_COARSE_SIZE = 500
@@ -26,17 +34,21 @@ DEFAULT_COARSE_SIZE = 500
 
 def coarsen_size(n: int, bc: str) -> int:
     """Number of coarse unknowns per dimension for ``n`` fine ones."""
-    return (n - 1) // 2 if bc == "dirichlet" else (n + 1) // 2
+    return n // 2 if bc == "dirichlet" else (n + 1) // 2
 
 
 def can_coarsen(n: int, bc: str) -> bool:
     """Whether a grid of ``n`` unknowns per dimension can be coarsened once."""
-    if bc == "dirichlet":
-        return n >= 3 and n % 2 == 1
-    return n >= 5 and n % 2 == 1
+    return n >= 3 if bc == "dirichlet" else n >= 4
 
 
-def level_shapes(shape: tuple, bc: str, max_levels: int | None = None, coarse_size: int = DEFAULT_COARSE_SIZE) -> list:
+def nested(n: int, bc: str) -> bool:
+    """Whether coarsening ``n`` gives a uniform coarse grid (``n`` odd)."""
+    return n % 2 == 1
+
+
+def level_shapes(shape: tuple, bc: str, max_levels: int | None = None, coarse_size: int = DEFAULT_COARSE_SIZE,
+                 axes: list | None = None) -> list:
     """Grid shapes of the levels, level 1 (finest, ``shape``) first.
 
     Coarsening goes on while the coarsest level has more than ``coarse_size``
@@ -52,14 +64,58 @@ def level_shapes(shape: tuple, bc: str, max_levels: int | None = None, coarse_si
         Cap on the number of levels.
     coarse_size : int
         Stop once a level has at most this many unknowns.
+    axes : list of tuple, optional
+        Semi-coarsening: ``axes[l]`` are the axes coarsened from level
+        ``l + 1`` to ``l + 2`` (default: every axis; an axis that cannot be
+        coarsened any more is kept).
     """
     if max_levels is not None and (isinstance(max_levels, bool) or not isinstance(max_levels, int) or max_levels < 1):
         raise ValueError(f"max_levels must be an int >= 1 or None, got {max_levels!r}")
     if isinstance(coarse_size, bool) or not isinstance(coarse_size, int) or coarse_size < 1:
         raise ValueError(f"coarse_size must be an int >= 1, got {coarse_size!r}")
     shapes = [tuple(int(n) for n in shape)]
-    while (max_levels is None or len(shapes) < max_levels) and math.prod(shapes[-1]) > coarse_size and all(
-        can_coarsen(n, bc) and coarsen_size(n, bc) >= 1 for n in shapes[-1]
-    ):
-        shapes.append(tuple(coarsen_size(n, bc) for n in shapes[-1]))
+    while (max_levels is None or len(shapes) < max_levels) and math.prod(shapes[-1]) > coarse_size:
+        if axes is None:
+            if not all(can_coarsen(n, bc) for n in shapes[-1]):
+                break
+            shapes.append(tuple(coarsen_size(n, bc) for n in shapes[-1]))
+            continue
+        l = len(shapes) - 1
+        todo = set(axes[l]) if l < len(axes) else set(range(len(shape)))
+        new = tuple(coarsen_size(n, bc) if (a in todo and can_coarsen(n, bc)) else n for a, n in enumerate(shapes[-1]))
+        if new == shapes[-1]:
+            break
+        shapes.append(new)
     return shapes
+
+
+class InsufficientMemoryError(MemoryError, ValueError):
+    """A problem or solver would need more memory than the machine has available
+    (raised before anything is allocated; the message names the size and the bytes)."""
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (``MemAvailable``), or ``None`` if unknown."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        import os
+
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(nbytes: float, what: str) -> None:
+    """Raise :class:`InsufficientMemoryError` if ``nbytes`` exceed the available memory."""
+    avail = available_memory()
+    if avail is not None and nbytes > avail:
+        raise InsufficientMemoryError(
+            f"{what} needs about {nbytes / 2**30:.1f} GiB but only {avail / 2**30:.1f} GiB of memory is available; "
+            "use a smaller n"
+        )

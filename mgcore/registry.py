@@ -18,7 +18,7 @@ Examples
 --------
 >>> from mgcore.registry import SMOOTHER_REGISTRY, smoother_names
 >>> smoother_names("torch")
-('richardson', 'jacobi', 'red-black', 'chebyshev')
+('richardson', 'jacobi', 'red-black', 'chebyshev', 'stencil')
 >>> SMOOTHER_REGISTRY["red-black"].options["order"].choices
 ('symmetric', 'red-black')
 >>> validate_options("jacobi", {"omega": "x"})
@@ -30,6 +30,7 @@ ValueError: smoother 'jacobi': omega must be a positive number, got 'x'
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -56,6 +57,8 @@ BACKENDS = ("sparse", "structured", "torch")
 #: symmetric cycle, for CG); ``"red-black"`` -- the post-smoothing also
 #: sweeps red first (V(2,2) factor 0.04 instead of 0.12).
 RB_ORDERS = ("symmetric", "red-black")
+#: ``axis`` of line Gauss-Seidel
+LINE_AXES = ("auto", "alternating", 0, 1, 2)
 #: ``sweep`` of lexicographic Gauss-Seidel
 GS_SWEEPS = ("forward", "backward", "symmetric")
 #: ``precondition`` of Chebyshev and polynomial smoothers
@@ -153,6 +156,21 @@ class _Sequence:
             if c.imag != 0 and not self.complex_ok:
                 raise ValueError
         return value
+
+
+class _Path:
+    """Validator: a non-empty file path (``str`` or ``os.PathLike``)."""
+
+    def describe(self) -> str:
+        return "a file path (str)"
+
+    def __call__(self, value: Any) -> str:
+        if not isinstance(value, (str, os.PathLike)):
+            raise ValueError
+        v = os.fspath(value)
+        if not isinstance(v, str) or not v:
+            raise ValueError
+        return v
 
 
 class _Any:
@@ -278,6 +296,19 @@ SMOOTHER_REGISTRY: dict[str, SmootherInfo] = {
             doc="red-black Gauss-Seidel (structured grids)",
         ),
         SmootherInfo(
+            "line-gs",
+            {"zebra": {}, "line-gauss-seidel": {}, "lgs": {}, "zebra-gs": {}},
+            _opts(
+                Option("axis", "auto", _Choice(LINE_AXES), "line direction: 'auto' (from the coefficients), "
+                       "'alternating' (every axis in turn) or an axis 0/1/2", LINE_AXES),
+                _choice("order", RB_ORDERS, "symmetric", "post-smoothing colour order (as red-black)"),
+            ),
+            {"sparse": None, "structured": ("axis", "order")},
+            {"torch": "not yet built for the torch solver"},
+            symmetric=False,
+            doc="zebra line Gauss-Seidel along the strong direction (anisotropic problems)",
+        ),
+        SmootherInfo(
             "chebyshev",
             {"cheb": {}},
             _opts(*_CHEB_BOUNDS),
@@ -302,6 +333,19 @@ SMOOTHER_REGISTRY: dict[str, SmootherInfo] = {
             {"structured": "no compiled polynomial kernel", "torch": "not yet built for the torch solver"},
             doc="polynomial smoother p(A) from roots or coefficients (Poly-MgNet eq. 10-21)",
         ),
+        SmootherInfo(
+            "stencil",
+            {"learned": {}, "learned-stencil": {}},
+            _opts(
+                Option("file", None, _Path(), "stencil-smoother file (.npz) written by `mgcore learn-smoother`"),
+                Option("kernel", None, _Any(), "one inline k x k stencil K instead of a file"),
+                Option("level", None, _Int(1), "level set of the file to use (default: chosen by grid size)"),
+            ),
+            {"sparse": None, "torch": None},
+            {"structured": "no compiled kernel for stencil smoothers (the sparse path assembles them; use fast=False)"},
+            symmetric=False,
+            doc="stencil smoother u += K*(D^-1 (f - A u)), learned by `mgcore learn-smoother` (default K: damped Jacobi)",
+        ),
     )
 }
 
@@ -311,7 +355,7 @@ SMOOTHER_REGISTRY: dict[str, SmootherInfo] = {
 #: the adjoint (black-first) order, which solvers switch on only where a
 #: symmetric cycle is needed (CG, preconditioning; see
 #: :func:`needs_symmetric_post`).
-SOLVER_DEFAULTS: dict[str, dict] = {"red-black": {"order": "red-black"}}
+SOLVER_DEFAULTS: dict[str, dict] = {"red-black": {"order": "red-black"}, "line-gs": {"order": "red-black"}}
 
 
 def smoother_names(backend: str | None = None) -> tuple[str, ...]:
@@ -393,4 +437,4 @@ def needs_symmetric_post(name: str, options: Mapping) -> bool:
     post-smooths red first, which is not the adjoint of its pre-smoothing;
     in a symmetric cycle it must sweep black first (``order="symmetric"``).
     """
-    return name == "red-black" and options.get("order", "symmetric") != "symmetric"
+    return name in ("red-black", "line-gs") and options.get("order", "symmetric") != "symmetric"

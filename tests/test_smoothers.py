@@ -317,7 +317,7 @@ def test_is_symmetric():
 
 def test_bad_specs_raise_with_allowed_names(poisson2d):
     data, A = poisson2d
-    with pytest.raises(ValueError, match="allowed names: richardson, jacobi, gauss-seidel, red-black, chebyshev, polynomial"):
+    with pytest.raises(ValueError, match="allowed names: richardson, jacobi, gauss-seidel, red-black, line-gs, chebyshev, polynomial"):
         build_smoother("sor", {}, A)
     with pytest.raises(ValueError, match="allowed: omega, dim"):
         build_smoother("jacobi", {"omaga": 0.5}, A)

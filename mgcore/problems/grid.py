@@ -38,7 +38,7 @@ from typing import Any, Callable
 import numpy as np
 import scipy.sparse as sp
 
-from ..coarsening import can_coarsen, coarsen_size, level_shapes
+from ..coarsening import can_coarsen, check_memory, coarsen_size, level_shapes, nested
 
 __all__ = ["GridProblem", "GridLevelData", "BOUNDARY_CONDITIONS", "coarsen_size", "can_coarsen"]
 
@@ -46,8 +46,7 @@ BOUNDARY_CONDITIONS = ("dirichlet", "neumann")
 
 
 def _valid_size(n: int, bc: str) -> bool:
-    m = n + 1 if bc == "dirichlet" else n - 1
-    return n >= (1 if bc == "dirichlet" else 2) and m > 0 and (m & (m - 1)) == 0
+    return n >= (1 if bc == "dirichlet" else 2)
 
 
 class GridLevelData:
@@ -190,6 +189,25 @@ class GridLevelData:
         return A
 
 
+class GridShape:
+    """A level known only by its grid (a Galerkin level below a non-nested coarsening)."""
+
+    def __init__(self, shape: tuple, bc: str):
+        self.shape = tuple(int(n) for n in shape)
+        self.bc = bc
+
+    @property
+    def dim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape))
+
+    def __repr__(self) -> str:
+        return f"GridShape({self.shape}, bc={self.bc!r})"
+
+
 def _faces_from_cells(cells: np.ndarray, shape: tuple, bc: str, aniso: tuple) -> list:
     """Face weights = mean of the adjacent cells (zero outside), times ``aniso[d]``.
 
@@ -264,9 +282,12 @@ class GridProblem:
             raise ValueError(f"discretization must be 'fd' or 'fem', got {self.discretization!r}")
         for n in self.shape:
             if not _valid_size(n, self.bc):
-                allowed = "2^k - 1 (3, 7, 15, ..., 1023)" if self.bc == "dirichlet" else "2^k + 1 (5, 9, 17, ..., 1025)"
-                raise ValueError(f"grid size n = {n} cannot be coarsened with bc={self.bc!r}; n must be {allowed}")
+                allowed = ">= 1 interior unknowns" if self.bc == "dirichlet" else ">= 2 nodes"
+                raise ValueError(f"grid size n = {n} is not allowed with bc={self.bc!r}: n must be an int {allowed}")
         cshape = tuple(n + 1 if self.bc == "dirichlet" else n - 1 for n in self.shape)
+        # cells, faces (one array per direction) and a few vectors of every solver
+        check_memory(8.0 * (math.prod(cshape) + (dim + 4) * math.prod(self.shape)),
+                     f"a {'x'.join(map(str, self.shape))} grid (n = {self.shape[0]}, {math.prod(self.shape)} unknowns)")
         if self.cells is None:
             self.cells = np.ones(cshape)
         else:
@@ -339,13 +360,31 @@ class GridProblem:
             c = 0.5 * (np.take(c, np.arange(0, c.shape[ax], 2), axis=ax) + np.take(c, np.arange(1, c.shape[ax], 2), axis=ax))
         return self.level_data(shape, c, 2 * fine.h)
 
-    def hierarchy_data(self, max_levels: int | None = None, coarse_size: int = 500) -> list[GridLevelData]:
-        """Re-discretised level data, level 1 (finest) first, coarsened by the
-        solvers' rule (:func:`mgcore.coarsening.level_shapes`)."""
-        n_levels = len(level_shapes(self.shape, self.bc, max_levels, coarse_size))
-        out = [self.level_data()]
-        while len(out) < n_levels:
-            out.append(self.coarse_data(out[-1]))
+    @property
+    def nested(self) -> bool:
+        """Whether every level of the solvers' hierarchy is a uniform grid (re-discretisable)."""
+        shapes = level_shapes(self.shape, self.bc)
+        return all(nested(n, self.bc) for s in shapes[:-1] for n in s)
+
+    def hierarchy_data(self, max_levels: int | None = None, coarse_size: int = 500, shapes: list | None = None) -> list:
+        """Level data, level 1 (finest) first, coarsened by the solvers' rule
+        (:func:`mgcore.coarsening.level_shapes`, or the given ``shapes``).
+
+        Levels reached through nested (uniform) coarsening are re-discretised
+        (:class:`GridLevelData`); below the first non-nested step a level is
+        only its grid (:class:`GridShape`): its operator is the Galerkin product.
+        """
+        if shapes is None:
+            shapes = level_shapes(self.shape, self.bc, max_levels, coarse_size)
+        out: list = [self.level_data()]
+        for prev, shape in zip(shapes[:-1], shapes[1:]):
+            last = out[-1]
+            if isinstance(last, GridLevelData) and all(
+                c == coarsen_size(n, self.bc) and nested(n, self.bc) for n, c in zip(prev, shape)
+            ):
+                out.append(self.coarse_data(last))
+            else:
+                out.append(GridShape(tuple(shape), self.bc))
         return out
 
     def levels(self, max_levels: int | None = None, min_size: int = 3) -> list[GridLevelData]:

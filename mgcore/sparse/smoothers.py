@@ -21,6 +21,8 @@ name             one step                                                  ``B``
                  (seed 003 eq. 3.23-3.24)
 ``polynomial``   one polynomial from roots or coefficients (seed 000       ``p(M A) M``
                  eq. 10-21), optionally Jacobi-preconditioned
+``stencil``      ``u += m_c (K * D^{-1}(f - A u))``, ``K`` a stencil        ``M_c K D^{-1}``
+                 learned by ``mgcore learn-smoother``, ``m_c`` a colour
 ================ ======================================================== ====================
 
 ``D``, ``L``, ``U``: diagonal, strictly lower and strictly upper part of
@@ -85,6 +87,7 @@ __all__ = [
     "RedBlackGaussSeidel",
     "Chebyshev",
     "Polynomial",
+    "StencilSmoother",
     "SMOOTHERS",
     "build_smoother",
     "is_symmetric",
@@ -472,6 +475,65 @@ class RedBlackGaussSeidel(SparseSmoother):
         return f"RedBlackGaussSeidel({first} first, order={self.order!r}, shape={self.shape})"
 
 
+class LineGaussSeidel(SparseSmoother):
+    """Zebra line Gauss-Seidel on a structured grid (anisotropic problems).
+
+    One step sweeps, for each axis of the ``axis`` option, the grid lines of
+    colour 0 then of colour 1 (colour = parity of the index sum across the
+    line), solving each line's tridiagonal part of ``A`` exactly:
+    ``u <- u + T^{-1}(f - A u)`` on the lines of one colour.  The
+    post-smoother of ``order="symmetric"`` runs the reverse sequence (the
+    adjoint).  See :mod:`mgcore.sparse.structured.line` (the same kernels).
+
+    Parameters
+    ----------
+    A : sparse matrix
+    axis : {"auto", "alternating", 0, 1, 2}
+        ``"auto"``: the strong direction of ``A`` (every axis in turn where
+        different regions are strong in different directions).
+    order : {"symmetric", "red-black"}
+    post : bool
+    shape : tuple of int, optional
+        Grid shape, when no ``grid`` is given.
+    grid : GridLevelData, optional
+    """
+
+    name = "line-gs"
+    symmetric = False
+
+    def __init__(self, A, axis: Any = "auto", order: str = "symmetric", post: bool = False, shape: tuple | None = None,
+                 grid: Any = None):
+        super().__init__(A)
+        from .structured.line import LineSweeps
+
+        if order not in RB_ORDERS:
+            raise ValueError(f"LineGaussSeidel: order must be one of {RB_ORDERS}, got {order!r}")
+        self.shape = _grid_shape(grid, shape, self.n, "LineGaussSeidel")
+        if self.shape is None:
+            raise ValueError("LineGaussSeidel needs the grid shape of its lines: pass grid= (GridLevelData) or shape=")
+        self.order, self.post = order, bool(post)
+        self.lines = LineSweeps((self.A, self.shape), axis, order, np.float64)
+
+    @classmethod
+    def options(cls) -> tuple[str, ...]:
+        return tuple(o for o in super().options() if o not in ("post", "shape"))
+
+    def _step(self, f, u):
+        dtype = np.result_type(self.A.dtype, f.dtype)
+        U = np.zeros(self.shape, dtype=np.float64) if u is None else np.array(u, dtype=np.float64).reshape(self.shape)
+        F = np.asarray(f, dtype=np.float64)
+        A = self.A
+
+        def res(V):
+            return (F - A @ V.reshape(-1)).reshape(self.shape)
+
+        self.lines.step(U, res, self.post)
+        return U.reshape(-1).astype(dtype, copy=False)
+
+    def __repr__(self) -> str:
+        return f"LineGaussSeidel(axes={self.lines.axes}, order={self.order!r}, post={self.post}, shape={self.shape})"
+
+
 class Chebyshev(SparseSmoother):
     """Jacobi-preconditioned Chebyshev smoother (seed 003 eq. 3.23-3.24).
 
@@ -627,9 +689,100 @@ class Polynomial(SparseSmoother):
         return f"Polynomial({self.poly!r}, precondition={self.precondition!r})"
 
 
+class StencilSmoother(SparseSmoother):
+    """Stencil smoother ``u += m_c (K * D^{-1}(f - A u))``, ``B = M_c K D^{-1}`` (learned smoothers).
+
+    ``K`` is a ``k^d`` stencil applied as a cross-correlation with zero
+    padding, ``m_c`` a colour mask (all, red or black points), one smoothing
+    step a sequence of such substeps, and step ``j`` of a smoothing call
+    uses sweep ``j mod W``; the format and the choice of a file's level set
+    by grid size are those of :mod:`mgcore_torch.learn.format` (numpy only).
+    Each substep's ``B`` is assembled once as a sparse matrix, so the
+    iterates equal those of the torch smoother
+    (:class:`mgcore_torch.smoothers.StencilSmoother`) to round-off.  The
+    post-smoother is the same (not its adjoint): use ``accel="gmres"``
+    rather than CG.
+
+    Parameters
+    ----------
+    A : sparse matrix
+    file : str, optional
+        A stencil-smoother file (``mgcore learn-smoother --out FILE``).
+    kernel : array-like, optional
+        One ``k^d`` stencil for every step and point, instead of a file.
+    level : int, optional
+        1-based level set of the file (default: by the grid's size).
+    grid : GridLevelData
+        The level's grid (its shape places the stencil).
+
+    Without ``file`` and ``kernel`` the stencil is ``2d/(2d+1)``: damped
+    Jacobi, the starting point of training.
+    """
+
+    name = "stencil"
+    symmetric = False
+
+    def __init__(self, A, file: Any = None, kernel: Any = None, level: int | None = None, grid: Any = None):
+        super().__init__(A)
+        from mgcore_torch.learn.format import resolve_stencil_smoother  # numpy only
+
+        self.shape = _grid_shape(grid, None, self.n, "StencilSmoother")
+        if self.shape is None:
+            raise ValueError("StencilSmoother needs the level's grid (grid=GridLevelData) to place its stencil")
+        spec = resolve_stencil_smoother(file, kernel, len(self.shape))
+        self.description = spec.describe()
+        K = spec.level_kernels(self.shape, level)
+        dinv = _inverse_diagonal(self.A, "StencilSmoother").astype(np.float64)
+        red = (np.indices(self.shape).sum(axis=0) % 2 == 0).ravel()
+        masks = (None, red, ~red)
+        self.B = []
+        for w in range(K.shape[0]):
+            row = []
+            for s, c in enumerate(spec.colours):
+                M = _stencil_matrix(K[w, s], self.shape) @ sp.diags(dinv)
+                if c:
+                    M = sp.diags(masks[c].astype(np.float64)) @ M
+                M = sp.csr_matrix(M, dtype=self.A.dtype)
+                M.eliminate_zeros()
+                row.append(M)
+            self.B.append(row)
+
+    def smooth(self, A, f, u, nu):
+        f, u = self._start(f, u)
+        for j in range(nu):
+            for B in self.B[j % len(self.B)]:
+                u = B @ f if u is None else u + B @ (f - self.A @ u)
+        return u
+
+    def __repr__(self) -> str:
+        return f"StencilSmoother({self.description}, n={self.n})"
+
+
+def _stencil_matrix(K: np.ndarray, shape: tuple) -> sp.csr_matrix:
+    """CSR of ``x -> K * x`` (cross-correlation, zero padding, centred) on a C-order grid."""
+    c = K.shape[0] // 2
+    N = int(np.prod(shape))
+    idx = np.arange(N).reshape(shape)
+    rows, cols, vals = [], [], []
+    for a in np.ndindex(*K.shape):
+        if K[a] == 0:
+            continue
+        off = [i - c for i in a]
+        src = tuple(slice(max(0, -o), n - max(0, o)) for o, n in zip(off, shape))
+        dst = tuple(slice(max(0, -o) + o, n - max(0, o) + o) for o, n in zip(off, shape))
+        r = idx[src].ravel()
+        rows.append(r)
+        cols.append(idx[dst].ravel())
+        vals.append(np.full(r.size, K[a]))
+    if not rows:
+        return sp.csr_matrix((N, N))
+    return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(N, N))
+
+
 #: registry: canonical smoother name -> class
 SMOOTHERS: dict[str, type] = {
-    cls.name: cls for cls in (Richardson, Jacobi, GaussSeidel, RedBlackGaussSeidel, Chebyshev, Polynomial)
+    cls.name: cls for cls in (Richardson, Jacobi, GaussSeidel, RedBlackGaussSeidel, LineGaussSeidel, Chebyshev, Polynomial,
+                              StencilSmoother)
 }
 
 
@@ -671,7 +824,7 @@ def build_smoother(name: str, kwargs: dict | None, A: Any, grid: Any = None, pos
     opts = validate_options(canon, opts, "sparse")
     if post:
         opts = cls.post_options(opts)
-    if cls is RedBlackGaussSeidel:
+    if cls in (RedBlackGaussSeidel, LineGaussSeidel):
         opts["post"] = bool(post)
     return cls(A, grid=grid, **opts)
 

@@ -38,10 +38,11 @@ from scipy.sparse.linalg import LinearOperator
 from ..cycles import CycleKind
 from ..frontend import CyclePreconditioner, MultigridFrontend, check_int
 from ..hierarchy import Hierarchy, Level
+from ..coarsening import check_memory, level_shapes, nested
 from ..problems.grid import GridProblem
 from ..solve import SolveResult, StopReason
 from .operators import DenseSolve, MatrixOperator, check_matrix
-from .transfers import injection, prolongation, restriction
+from .transfers import injection, prolongation, prolongation_axes, restriction
 
 __all__ = ["MultigridSolver", "ACCELERATIONS", "COARSE_OPERATORS", "FastPathWarning"]
 
@@ -52,6 +53,7 @@ class FastPathWarning(UserWarning):
 
 ACCELERATIONS = (None, "cg", "gmres")
 COARSE_OPERATORS = ("rediscretize", "galerkin")
+COARSENINGS = (None, "full", "semi")
 
 
 def _smoothers():
@@ -102,9 +104,11 @@ class MultigridSolver(MultigridFrontend):
     smoother : str, tuple, dict or list
         Smoother spec in the common grammar (:func:`mgcore.config.parse_smoother_spec`,
         names and options in :mod:`mgcore.registry`): ``"rbgs"``, ``"jacobi"``,
-        ``("chebyshev", {"degree": 3})``, ... or one per level (level 1 =
-        finest).  Default: red-black Gauss-Seidel on structured problems,
-        symmetric Gauss-Seidel otherwise.
+        ``"line-gs"``, ``("chebyshev", {"degree": 3})``, ... or one per level
+        (level 1 = finest).  Default on structured problems: red-black
+        Gauss-Seidel, or zebra line Gauss-Seidel where the coefficients are
+        anisotropic (:meth:`default_smoother`); symmetric Gauss-Seidel for
+        matrices.
     nu : int or (int, int)
         ``(nu_pre, nu_post)`` smoothing steps (an int means both).
     cycle : {"V", "W", "F"} or CycleKind
@@ -113,6 +117,14 @@ class MultigridSolver(MultigridFrontend):
         Coarse operators: re-discretisation on the coarse grid (default for
         problems) or ``R A P`` (default for matrices; He & Xu, MgNet, 2019,
         eq. 5.11).
+    coarsening : {None, "full", "semi"}
+        ``"full"`` halves every axis per level; ``"semi"`` halves only the
+        strongly coupled axes of each level (semi-coarsening as in hypre's
+        PFMG; Galerkin coarse operators), robust for 3D problems with one weak
+        direction.  ``None`` chooses ``"semi"`` where two of three directions
+        are strong and neither ``smoother`` nor ``fast=True`` is given, and
+        ``"full"`` otherwise (one strong direction is handled by line
+        smoothing, :meth:`default_smoother`).
     fast : bool or None
         Matrix-free compiled path: ``None`` picks it when it applies,
         ``True`` requires it (error with the reason if it cannot apply),
@@ -145,6 +157,7 @@ class MultigridSolver(MultigridFrontend):
         nu: Any = (2, 2),
         cycle: Any = "V",
         coarse: str | None = None,
+        coarsening: str | None = None,
         fast: bool | None = None,
         dtype: Any = np.float64,
         threads: int = 1,
@@ -176,8 +189,7 @@ class MultigridSolver(MultigridFrontend):
             self.grid_shape = problem.shape
             self.bc = problem.bc
             self.singular = problem.singular
-            self.coarse = "rediscretize" if coarse is None else coarse
-            default_smoother = "rbgs"
+            default_smoother = None  # chosen from the coefficients below
         elif sp.issparse(problem) or isinstance(problem, np.ndarray):
             A = check_matrix(problem, "problem")
             if grid_shape is None:
@@ -200,12 +212,40 @@ class MultigridSolver(MultigridFrontend):
             raise TypeError(
                 f"problem must be a GridProblem (see mgcore.problems) or a sparse matrix, got {type(problem).__name__}"
             )
-        if self.coarse not in COARSE_OPERATORS:
-            raise ValueError(f"coarse must be one of {COARSE_OPERATORS}, got {self.coarse!r}")
+        if coarse is not None and coarse not in COARSE_OPERATORS:
+            raise ValueError(f"coarse must be one of {COARSE_OPERATORS}, got {coarse!r}")
+        if coarsening not in COARSENINGS:
+            raise ValueError(f"coarsening must be one of {COARSENINGS}, got {coarsening!r}")
         self.smoother_spec = default_smoother if smoother is None else smoother
-
-        datas = self.problem.hierarchy_data(max_levels, coarse_size)
+        if coarsening is None:
+            # part of the robust defaults: not when a smoother or fast=True (the compiled
+            # path coarsens fully) is asked for
+            coarsening = "semi" if (fast is not True and smoother is None and not hasattr(self, "_matrix")
+                                    and self._two_strong_axes(self.problem.level_data())) else "full"
+        self.coarsening = coarsening
+        self.coarsen_axes = None
+        if coarsening == "semi":
+            self.coarsen_axes = self._semi_axes(self.problem.level_data(), 64)
+        shapes = level_shapes(self.grid_shape, self.bc, max_levels, coarse_size, self.coarsen_axes)
+        uniform = coarsening == "full" and all(nested(n, self.bc) for s in shapes[:-1] for n in s)
+        if isinstance(problem, GridProblem):
+            if coarse is None:
+                coarse = "rediscretize" if uniform else "galerkin"
+            elif coarse == "rediscretize" and not uniform:
+                why = (f"semi-coarsening" if coarsening == "semi" else
+                       f"grid {tuple(self.grid_shape)} does not coarsen to uniform grids (sizes 2^k - 1, Dirichlet, "
+                       f"or 2^k + 1, Neumann, per axis)")
+                raise ValueError(f"coarse='rediscretize' is not possible with {why}; use coarse='galerkin' (the default then)")
+            self.coarse = coarse
+        n1 = math.prod(self.grid_shape)
+        # vectors of the levels, plus CSR matrices unless the compiled matrix-free path can run
+        matrix_free = fast is not False and self.coarse == "rediscretize" and uniform
+        per_unknown = 8 * 8 + (0 if matrix_free else 12 * (2 * len(self.grid_shape) + 1) * (3 if self.coarse == "galerkin" else 1))
+        check_memory(per_unknown * n1 * 4 / 3, f"MultigridSolver on {'x'.join(map(str, self.grid_shape))} ({n1} unknowns)")
+        datas = self.problem.hierarchy_data(shapes=shapes)
         self.J = len(datas)
+        if self.smoother_spec is None:
+            self.smoother_spec = self.default_smoother(datas[0])
         self.smoothers = self._parse_smoothers(self.smoother_spec, self.J)
         self._datas = datas
         self.fast, self.fast_reason = self._choose_fast(fast)
@@ -221,6 +261,49 @@ class MultigridSolver(MultigridFrontend):
         self.setup_seconds = time.perf_counter() - t0
 
     # ------------------------------------------------------------------ setup
+    @staticmethod
+    def _axis_strengths(data: Any) -> list:
+        from .structured.line import direction_strengths
+
+        s = direction_strengths(data)
+        return [float(v) for v in s.reshape(s.shape[0], -1).mean(axis=1)]
+
+    @classmethod
+    def _two_strong_axes(cls, data: Any) -> bool:
+        """3D with exactly two strongly coupled directions (line smoothing alone is not robust there)."""
+        if data.dim != 3:
+            return False
+        from .structured.line import ANISOTROPY_THRESHOLD
+
+        s = cls._axis_strengths(data)
+        strong = [v >= max(s) / 2 for v in s]
+        return sum(strong) == 2 and min(s) * ANISOTROPY_THRESHOLD < max(s)
+
+    @classmethod
+    def _semi_axes(cls, data: Any, levels: int) -> list:
+        """Per level the axes to coarsen: those coupled at least half as strongly
+        as the strongest (coarsening an axis divides its coupling by 4)."""
+        s = cls._axis_strengths(data)
+        out = []
+        for _ in range(levels):
+            axes = tuple(a for a, v in enumerate(s) if v >= max(s) / 2)
+            out.append(axes)
+            s = [v / 4 if a in axes else v for a, v in enumerate(s)]
+        return out
+
+    @staticmethod
+    def default_smoother(data: Any) -> Any:
+        """The default smoother of a structured level: red-black Gauss-Seidel,
+        or zebra line Gauss-Seidel (along the strong direction, or alternating)
+        where the couplings of some node differ by more than
+        :data:`~mgcore.sparse.structured.line.ANISOTROPY_THRESHOLD` between directions."""
+        if data.dim < 2:
+            return "rbgs"
+        from .structured.line import ANISOTROPY_THRESHOLD, anisotropy
+
+        worst, _ = anisotropy(data)
+        return "line-gs" if worst > ANISOTROPY_THRESHOLD else "rbgs"
+
     def _choose_fast(self, fast: bool | None) -> tuple[bool, str]:
         if fast not in (None, True, False):
             raise ValueError(f"fast must be None (auto), True or False, got {fast!r}")
@@ -229,6 +312,8 @@ class MultigridSolver(MultigridFrontend):
         from .structured import structured_support
 
         ok, reason = structured_support(self.problem, self.smoothers, self.coarse, self.interpolation, self.restriction)
+        if ok and self.coarsening != "full":
+            ok, reason = False, "semi-coarsening runs on assembled Galerkin levels"
         if fast is True and not ok:
             raise ValueError(f"fast=True but the structured path cannot be used: {reason}")
         if not ok and not hasattr(self, "_matrix") and self.problem.dim in (2, 3):
@@ -252,7 +337,12 @@ class MultigridSolver(MultigridFrontend):
             B = sm.build_smoother(name, kw, A, grid=data, post=False)
             B_post = sm.build_smoother(name, kw, A, grid=data, post=True)
             R = P = Pi = None
-            if not last:
+            if not last and self.coarsen_axes is not None:
+                axes = [a for a, (n, c) in enumerate(zip(data.shape, datas[l + 1].shape)) if n != c]
+                Pm = prolongation_axes(data.shape, self.bc, axes)
+                scale = 0.5 ** len(axes) if self.restriction == "full-weighting" else 1.0
+                P, R = MatrixOperator(Pm.astype(self.dtype)), MatrixOperator((Pm.T * scale).tocsr().astype(self.dtype))
+            elif not last:
                 Pm = prolongation(data.shape, self.bc, self.interpolation).astype(self.dtype)
                 Rm = restriction(data.shape, self.bc, self.interpolation, self.restriction).astype(self.dtype)
                 P, R = MatrixOperator(Pm), MatrixOperator(Rm)

@@ -12,6 +12,8 @@ Grid conventions are those of :mod:`mgcore.problems.grid`.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -24,7 +26,11 @@ RESTRICTION_SCALINGS = ("full-weighting", "transpose")
 
 
 def prolongation_1d(n: int, bc: str) -> sp.csr_matrix:
-    """1D linear interpolation from ``coarsen_size(n)`` to ``n`` points (eq. 4.7-4.8)."""
+    """1D linear interpolation from ``coarsen_size(n)`` to ``n`` points (eq. 4.7-4.8).
+
+    Any ``n``: for an even Neumann ``n`` the last fine node takes the last
+    coarse value (constants are interpolated exactly).
+    """
     nc = coarsen_size(n, bc)
     rows, cols, vals = [], [], []
     off = 1 if bc == "dirichlet" else 0
@@ -34,8 +40,17 @@ def prolongation_1d(n: int, bc: str) -> sp.csr_matrix:
             if 0 <= r < n:
                 rows.append(r)
                 cols.append(i)
-                vals.append(v)
+                vals.append(1.0 if (bc != "dirichlet" and n % 2 == 0 and r == n - 1) else v)
     return sp.csr_matrix((vals, (rows, cols)), shape=(n, nc))
+
+
+def prolongation_axes(shape: tuple, bc: str, axes: Any) -> sp.csr_matrix:
+    """Tensor-product interpolation coarsening only ``axes`` (semi-coarsening; identity on the others)."""
+    P = None
+    for a, n in enumerate(shape):
+        Pa = prolongation_1d(n, bc) if a in axes else sp.identity(n, format="csr")
+        P = Pa if P is None else sp.kron(P, Pa, format="csr")
+    return P.tocsr()
 
 
 def prolongation(shape: tuple, bc: str = "dirichlet", interpolation: str = "bilinear") -> sp.csr_matrix:

@@ -117,7 +117,12 @@ class StructuredLevel(Level):
         self.dtype = dt
         self.data = data
         self.op = StencilOperator(data, dt, threads)
-        self.smoother_impl = CompiledSmoother(self.op, name, kw)
+        if name == "line-gs":
+            from .line import CompiledLineSmoother
+
+            self.smoother_impl = CompiledLineSmoother(self.op, kw)
+        else:
+            self.smoother_impl = CompiledSmoother(self.op, name, kw)
         self.grid_shape = self.op.grid_shape
         self.dim = data.dim
         self.smoother = name

@@ -16,7 +16,7 @@ STRUCTURED_SMOOTHERS = smoother_names("structured")
 #: Compiled smoother kernels and the options they take; Chebyshev has a
 #: kernel (one polynomial of degree nu on fixed bounds) that direct level
 #: construction may use, but solvers do not select it (see the registry's note).
-_KERNEL_OPTIONS = {"red-black": ("order",), "jacobi": ("omega",), "chebyshev": ("lower", "upper")}
+_KERNEL_OPTIONS = {"red-black": ("order",), "jacobi": ("omega",), "chebyshev": ("lower", "upper"), "line-gs": ("axis", "order")}
 
 
 def kernel_options(name: str) -> tuple:
