@@ -14,13 +14,15 @@ from __future__ import annotations
 import importlib
 
 __all__ = ["get_model", "list_models", "register_model", "model_info", "TorchMultigridSolver", "poisson_hierarchy",
-           "Trainer", "History", "load_dataset", "load_digits_dataset", "make_loaders"]
+           "Trainer", "History", "load_dataset", "load_digits_dataset", "make_loaders", "describe", "reproduce"]
 
 _LAZY = {
     "get_model": "mgcore_torch.models",
     "list_models": "mgcore_torch.models",
     "register_model": "mgcore_torch.models",
     "model_info": "mgcore_torch.models",
+    "describe": "mgcore_torch.models",
+    "reproduce": "mgcore_torch.reproduce",
     "TorchMultigridSolver": "mgcore_torch.linear",
     "poisson_hierarchy": "mgcore_torch.linear",
     "Trainer": "mgcore_torch.trainer",

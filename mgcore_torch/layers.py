@@ -358,24 +358,28 @@ class DataFeatureMap(nn.Module):
     ``form="K-sigma"``: ``K * sigma(u)``; ``"sigma-K"``: ``sigma(K * u)``;
     ``"sigma-K-sigma"``: ``sigma(K * sigma(u))``.  (The linear form ``"K"``
     is the plain convolution, built by the models as a bare ``nn.Conv2d``.)
-    ``sigma`` is the activation without BatchNorm: the map is shared by all
-    steps of a level and by the restriction, like the kernel ``A^l``.
+    With ``bn=False`` ``sigma`` is the bare activation; with ``bn=True`` it
+    is ``sigma_BN`` (Xu's lectures: "sigma = sigma_BN by default") with
+    BatchNorms owned by the map, i.e. shared, like the kernel ``A^l``, by all
+    steps of a level and by the restriction.
     """
 
-    def __init__(self, c_u: int, c_f: int, form: str, kernel_size: int = 3, activation=None):
+    def __init__(self, c_u: int, c_f: int, form: str, kernel_size: int = 3, activation=None, bn: bool = False):
         super().__init__()
         if form not in FORMS or form == "K":
             raise ValueError(f"DataFeatureMap form must be one of {FORMS[1:]}, got {form!r}")
         self.form = form
+        self.bn_in = nn.BatchNorm2d(c_u) if bn and form.endswith("-sigma") else None
         self.conv = conv(c_u, c_f, kernel_size)
+        self.bn_out = nn.BatchNorm2d(c_f) if bn and form.startswith("sigma-") else None
         self.sigma = activation
 
     def forward(self, u):
         if self.form.endswith("-sigma"):
-            u = _sigma(u, self.sigma)
+            u = _sigma(u if self.bn_in is None else self.bn_in(u), self.sigma)
         u = self.conv(u)
         if self.form.startswith("sigma-"):
-            u = _sigma(u, self.sigma)
+            u = _sigma(u if self.bn_out is None else self.bn_out(u), self.sigma)
         return u
 
 

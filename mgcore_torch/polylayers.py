@@ -176,7 +176,7 @@ class PolyFactor(nn.Module):
         if self.kind == "squared":
             return 1 - self.alpha.item() * lam * lam
         a, b = self._ab()
-        z = complex(float(a), 0.0 if b is None else float(b))
+        z = complex(float(a.detach()), 0.0 if b is None else float(b.detach()))
         return (1 - lam / z) * (1 - lam / z.conjugate())
 
     def extra_repr(self) -> str:

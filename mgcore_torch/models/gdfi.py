@@ -12,7 +12,12 @@ state dict, same output.
 
 In ``calB`` the activation comes with BatchNorm (``sigma = sigma_BN``, one
 BN per step as in MgNet); in ``calA``, which every step and the restriction
-share, ``sigma`` is the bare activation.
+share, ``sigma`` is the bare activation, or ``sigma_BN`` with BatchNorms owned
+by ``calA^l`` when ``A_bn=True``.  Note that with the bare activation and a
+``calB`` ending in ``sigma`` every iterate is non-negative (``u^{l,0} =
+sigma_BN(Pi u)`` and each update is ``>= 0``), so ``K * sigma(u) = K * u``:
+the forms ``K-sigma`` / ``K`` and ``sigma-K-sigma`` / ``sigma-K`` of ``calA``
+then give identical networks; ``A_bn=True`` separates them.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from torch import nn
 
 from ..layers import FORMS, DataFeatureMap, MgNetSmoother, conv3x3
 from .mgnet import MgNet
-from .registry import _check_choice, _register
+from .registry import _check_bool, _check_choice, _register
 
 __all__ = ["GDFI", "FORMS"]
 
@@ -40,6 +45,9 @@ class GDFI(MgNet):
         The feature extractor ``calB^{l,i}`` (kernel ``B^l`` or ``B^{l,i}``;
         ``sigma = sigma_BN``).  ``A_form="K"``, ``B_form="sigma-K-sigma"`` is
         MgNet (eq. 4.13).
+    A_bn : bool
+        ``sigma`` inside ``calA`` is ``sigma_BN`` (BatchNorms shared by the
+        uses of ``calA^l``) instead of the bare activation.
     Other parameters as :class:`~mgcore_torch.models.mgnet.MgNet` (without ``a_bn_relu``).
     """
 
@@ -47,6 +55,7 @@ class GDFI(MgNet):
         self,
         A_form: str = "K",
         B_form: str = "sigma-K-sigma",
+        A_bn: bool = False,
         nu: Sequence[int] = (2, 2, 2, 2),
         channels: Any = 256,
         smoother: str = "shared",
@@ -60,19 +69,21 @@ class GDFI(MgNet):
         hat_support: Any = None,
         hat_trainable: bool = False,
     ):
-        forms = (_check_choice(A_form, FORMS, "A_form"), _check_choice(B_form, FORMS, "B_form"))
+        forms = (_check_choice(A_form, FORMS, "A_form"), _check_choice(B_form, FORMS, "B_form"),
+                 _check_bool(A_bn, "A_bn"))
         object.__setattr__(self, "_forms", forms)  # read by the hooks during MgNet.__init__
         super().__init__(nu, channels, smoother, pi, in_channels, num_classes, bn, act, False, stem,
                          activation, hat_support, hat_trainable)
         self.config.pop("a_bn_relu")
-        self.config.update(A_form=A_form, B_form=B_form)
-        self.A_form, self.B_form = forms
+        self.config.update(A_form=A_form, B_form=B_form, A_bn=A_bn)
+        self.A_form, self.B_form, self.A_bn = forms
 
     def _make_A(self, l: int, bn: bool, act: bool) -> nn.Module:
         form = self.__dict__["_forms"][0]
         if form == "K":
             return conv3x3(self.c_u[l], self.c_f[l])
-        return DataFeatureMap(self.c_u[l], self.c_f[l], form, activation=self.sigma[l] if act else _Identity())
+        return DataFeatureMap(self.c_u[l], self.c_f[l], form, activation=self.sigma[l] if act else _Identity(),
+                              bn=self.__dict__["_forms"][2])
 
     def _make_B(self, l: int, bn: bool, act: bool) -> nn.Module:
         return MgNetSmoother(self.c_u[l], self.c_f[l], self.nu[l], shared=(self.smoother_kind == "shared"),

@@ -198,11 +198,14 @@ class MgNet(_HierarchyModel):
         if isinstance(m, nn.Conv2d):
             return _fmt(m)
         parts = []
+        if getattr(m, "bn_in", None) is not None:
+            parts.append(_fmt(m.bn_in))
         if getattr(m, "pre_act", False) or getattr(m, "form", "").endswith("-sigma"):
             parts.append("sigma")
         parts.append(_fmt(m.conv))
-        if getattr(m, "bn", None) is not None:
-            parts.append(_fmt(m.bn))
+        for bn in (getattr(m, "bn", None), getattr(m, "bn_out", None)):
+            if bn is not None:
+                parts.append(_fmt(bn))
         if getattr(m, "act", False) or getattr(m, "form", "").startswith("sigma-"):
             parts.append("sigma")
         return ", ".join(parts)
