@@ -457,15 +457,15 @@ def add_evaluate_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="evaluate a trained checkpoint", formatter_class=_FORMATTER,
                        description="Test accuracy, per-class accuracy and confusion matrix of a checkpoint "
                                    "written by mgcore train.")
-    p.add_argument("--checkpoint", required=True, help="checkpoint file (last.pt or best.pt of a run folder)")
+    p.add_argument("--checkpoint", required=True, help="checkpoint file, e.g. last.pt or best.pt of a run folder (required)")
     p.add_argument("--data", default=None, choices=DATASETS, help="data set (default: the checkpoint's)")
     p.add_argument("--data-root", default=None, help="directory of the data files (default: the standard place)")
-    p.add_argument("--batch-size", type=_positive_int, default=256, help="evaluation batch size")
-    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
+    p.add_argument("--batch-size", type=_positive_int, default=256, help="evaluation batch size (default: 256)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default: cpu)")
     p.add_argument("--threads", type=_positive_int, default=None, help="torch intra-op threads (default: torch's)")
     p.add_argument("--plot", default=None, metavar="FILE.png",
                    help="confusion-matrix PNG (default: confusion.png beside the checkpoint; 'none': no plot)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--json", action="store_true", help="print one JSON object (default: off)")
     p.set_defaults(func=run_evaluate)
     return p
 
@@ -538,7 +538,7 @@ def add_models_parser(sub) -> argparse.ArgumentParser:
                        description="List the model registry, optionally with parameter counts.")
     p.add_argument("--counts", action="store_true",
                    help="build each model and count its parameters (for 1- and 3-channel 10-class input, or "
-                        "for --data)")
+                        "for --data) (default: off)")
     p.add_argument("--data", default=None, choices=DATASETS,
                    help="count for this data set's channels and classes (default: both 1 and 3 channels)")
     p.set_defaults(func=run_models)
