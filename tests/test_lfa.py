@@ -193,10 +193,11 @@ def test_frequencies_harmonics_and_map():
     assert low_frequencies(1, n=8, bc="periodic").tolist() == [[-np.pi / 2], [-np.pi / 4], [0.0], [np.pi / 4]]
     H = harmonics(np.array([[0.1, -0.2]]))
     assert H.shape == (1, 4, 2) and np.allclose(H[0, 3], [0.1 - np.pi, -0.2 + np.pi])
-    ax, vals = smoothing_map(LAP2, "rbgs", samples=16)
-    assert ax.shape == (16,) and vals.shape == (16, 16) and vals.max() <= 0.25 + 1e-12
-    ax, vals = smoothing_map(LAP3, "jacobi", samples=8)
-    assert vals.shape == (8, 8)
+    ax, vals, blocks = smoothing_map(LAP2, "rbgs", samples=16)
+    assert blocks and ax.shape == (16,) and vals.shape == (16, 16) and vals.max() <= 0.25 + 1e-12
+    assert np.all(np.abs(ax) < np.pi / 2)
+    ax, vals, blocks = smoothing_map(LAP3, "jacobi", samples=8)
+    assert not blocks and vals.shape == (8, 8) and 0.9 < vals.max() < 1.0
 
 
 def test_bad_input_gives_clear_errors():

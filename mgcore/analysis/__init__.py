@@ -15,7 +15,8 @@ The numpy/scipy counterpart of the pure core's :mod:`mgcore.polynomials`:
 :mod:`.report`            the ``mgcore spectrum`` command (summary, PNGs, JSON)
 ======================== =====================================================
 
-``import mgcore`` does not import this package (it needs numpy and scipy).
+``import mgcore`` does not import this package, and ``import mgcore.analysis``
+itself is light: numpy and scipy load with the first name used from it.
 
 Examples
 --------
@@ -24,77 +25,31 @@ Examples
 0.25
 """
 
-from .bounds import as_apply, eigenvalues, estimate_lambda_max, gershgorin_bound
-from .lfa import (
-    LFA_SMOOTHERS,
-    compare,
-    format_table,
-    harmonics,
-    low_frequencies,
-    measure_factor,
-    smoother_symbol,
-    smoothing_factor,
-    smoothing_map,
-    two_grid_factor,
-    two_grid_symbol,
-)
-from .roots import (
-    alg3_roots,
-    chebyshev_roots_for,
-    equispaced_roots,
-    leja_order,
-    leja_points,
-    max_residual,
-    partial_products,
-    poly_roots_for_kernel,
-    polynomial_roots_from_spectrum,
-    spectrum_part,
-)
-from .symbols import (
-    Stencil,
-    check_kernel,
-    conv_eigenvalues,
-    conv_matrix,
-    conv_singular_values,
-    conv_symbol,
-    fourier_frequencies,
-    kernel_spectrum,
-    stencil_eigenvalues,
-)
+from __future__ import annotations
 
-__all__ = [
-    "LFA_SMOOTHERS",
-    "Stencil",
-    "alg3_roots",
-    "as_apply",
-    "check_kernel",
-    "chebyshev_roots_for",
-    "compare",
-    "conv_eigenvalues",
-    "conv_matrix",
-    "conv_singular_values",
-    "conv_symbol",
-    "eigenvalues",
-    "equispaced_roots",
-    "estimate_lambda_max",
-    "format_table",
-    "fourier_frequencies",
-    "gershgorin_bound",
-    "harmonics",
-    "kernel_spectrum",
-    "leja_order",
-    "leja_points",
-    "low_frequencies",
-    "max_residual",
-    "partial_products",
-    "measure_factor",
-    "poly_roots_for_kernel",
-    "polynomial_roots_from_spectrum",
-    "smoother_symbol",
-    "spectrum_part",
-    "smoothing_factor",
-    "smoothing_map",
-    "stencil_eigenvalues",
-    "two_grid_factor",
-    "two_grid_symbol",
-]
+import importlib
+
+_LAZY = {
+    **{n: "bounds" for n in ("as_apply", "eigenvalues", "estimate_lambda_max", "gershgorin_bound")},
+    **{n: "lfa" for n in ("LFA_SMOOTHERS", "compare", "cycle_factor", "cycle_symbol", "format_table", "harmonics",
+                          "low_frequencies", "measure_factor", "smoother_symbol", "smoothing_factor", "smoothing_map",
+                          "two_grid_factor", "two_grid_symbol")},
+    **{n: "roots" for n in ("alg3_roots", "chebyshev_roots_for", "equispaced_roots", "leja_order", "leja_points",
+                            "max_residual", "partial_products", "poly_roots_for_kernel",
+                            "polynomial_roots_from_spectrum", "spectrum_part")},
+    **{n: "symbols" for n in ("Stencil", "check_kernel", "conv_eigenvalues", "conv_matrix", "conv_singular_values",
+                              "conv_symbol", "fourier_frequencies", "kernel_spectrum", "stencil_eigenvalues")},
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'mgcore.analysis' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{mod}"), name)
+
+
+def __dir__():
+    return __all__ + ["bounds", "lfa", "report", "roots", "symbols"]

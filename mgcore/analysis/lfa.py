@@ -88,6 +88,7 @@ __all__ = [
     "cycle_symbol",
     "cycle_factor",
     "coarsest_frequencies",
+    "nested_levels",
     "smoothing_map",
     "measure_factor",
     "compare",
@@ -159,7 +160,8 @@ def low_frequencies(dim: int, n: Any = None, samples: int = 32, exclude_zero: bo
             if bc != "dirichlet":
                 raise ValueError("discrete frequencies (n=) are defined for bc='dirichlet' and bc='periodic'")
             if na < 1 or (na + 1) % 2:
-                raise ValueError(f"n must be odd (2^k - 1 unknowns of a Dirichlet grid), got {na}")
+                raise ValueError(f"the analysis assumes nested (standard) coarsening: n must be odd, e.g. 2^k - 1 "
+                                 f"unknowns of a Dirichlet grid, got {na}")
             m = (na + 1) // 2
             k = np.arange(-m, m)
             axes.append(np.pi * k[k != 0] / (na + 1))
@@ -600,29 +602,33 @@ def two_grid_factor(stencil: Stencil, smoother: Any = "rbgs", nu: Any = (1, 1), 
 
 
 def smoothing_map(stencil: Stencil, smoother: Any = "jacobi", samples: int = 64, bc: str = "dirichlet") -> tuple:
-    """``|S(theta)|`` (or the per-frequency ``rho(Q S)`` contribution) over ``[-pi, pi)^2``.
+    """The smoother's amplification over the frequency square, for pictures.
 
-    Returns ``(axis, values)`` with ``values[i, j]`` at ``(axis[i], axis[j])``
-    (2D; for 3D the maximum over the third frequency, for 1D a line).  For
-    pattern smoothers (red-black, zebra) the value at a high frequency is the
-    spectral radius of ``Q S`` on its harmonic space.
+    Returns ``(axis, values, blocks)``.  For smoothers that keep every
+    Fourier mode (Jacobi, lexicographic GS, polynomials) ``blocks`` is False,
+    ``axis`` samples ``[-pi, pi)`` and ``values[i, j] = |S(axis[i], axis[j])|``
+    (the smoothing factor is the maximum outside the low square
+    ``[-pi/2, pi/2)^2``).  For pattern smoothers (red-black, zebra), which mix
+    each low frequency with its harmonics, ``blocks`` is True, ``axis``
+    samples the low square and ``values`` is ``rho(Q S)`` on the harmonic
+    space of each low frequency.  In 3D the maximum over the third frequency
+    is returned, in 1D a line.
     """
     d = stencil.dim
     S = smoother_symbol(smoother, stencil, bc=bc)
-    ax = -np.pi + (np.arange(samples) + 0.5) * 2 * np.pi / samples
     if S.diagonal:
+        ax = -np.pi + (np.arange(samples) + 0.5) * 2 * np.pi / samples
         grid = np.stack(np.meshgrid(*([ax] * d), indexing="ij"), -1)
         vals = np.abs(S.diag(grid))
     else:
+        ax = -np.pi / 2 + (np.arange(samples) + 0.5) * np.pi / samples
         grid = np.stack(np.meshgrid(*([ax] * d), indexing="ij"), -1).reshape(-1, d)
-        low = (grid + np.pi / 2) % np.pi - np.pi / 2  # the low frequency of each point's harmonic space
-        Sm = S.matrix(low)
         Q = np.eye(2 ** d)
         Q[0, 0] = 0.0
-        vals = _spectral_radius(Q[None] @ Sm).reshape((samples,) * d)
+        vals = _spectral_radius(Q[None] @ S.matrix(grid)).reshape((samples,) * d)
     if d == 3:
         vals = vals.max(axis=2)
-    return ax, vals
+    return ax, vals, not S.diagonal
 
 
 # ------------------------------------------------------------ k-grid analysis
@@ -729,6 +735,21 @@ def _half(Theta: np.ndarray) -> np.ndarray:
     return Theta[lead >= 0]
 
 
+def nested_levels(problem: Any, coarse_size: int = 500, levels: int | None = None) -> list:
+    """Level data of ``problem`` (re-discretised) under standard coarsening, level 1 first.
+
+    Coarsens while a level has more than ``coarse_size`` unknowns (the
+    solver's rule) and every dimension is odd (nested grids, coarse point
+    ``i`` on fine point ``2 i + 1``), capped at ``levels``.
+    """
+    datas = [problem.level_data()]
+    while (levels is None or len(datas) < levels) and int(np.prod(datas[-1].shape)) > coarse_size and all(
+        n >= 3 and n % 2 == 1 for n in datas[-1].shape
+    ):
+        datas.append(problem.coarse_data(datas[-1]))
+    return datas
+
+
 def coarsest_frequencies(n_coarse: Any, dim: int) -> np.ndarray:
     """Frequencies ``j pi / (n_k + 1)``, ``j in [-(n_k+1), n_k+1)``, ``j != 0``, of a coarsest Dirichlet grid."""
     ns = (int(n_coarse),) * dim if np.isscalar(n_coarse) else tuple(int(v) for v in n_coarse)
@@ -769,11 +790,7 @@ def cycle_factor(problem_or_stencils: Any, smoother: Any = "rbgs", nu: Any = (1,
     if hasattr(problem_or_stencils, "level_data"):
         problem = problem_or_stencils
         bc = problem.bc
-        datas = [problem.level_data()]
-        while (levels is None or len(datas) < levels) and int(np.prod(datas[-1].shape)) > coarse_size and all(
-            n >= 3 and n % 2 == 1 for n in datas[-1].shape
-        ):
-            datas.append(problem.coarse_data(datas[-1]))
+        datas = nested_levels(problem, coarse_size, levels)
         stencils = [Stencil.from_level(dt) for dt in datas]
         n_coarse = datas[-1].shape
     else:
@@ -873,6 +890,8 @@ def compare(problem: Any, smoother: Any = "rbgs", nus: Sequence[Any] = ((1, 1), 
     Ac = Stencil.from_level(problem.coarse_data(data))
     n = data.shape
     coarse_size = int(solver_kwargs.get("coarse_size", 500))
+    J = len(nested_levels(problem, coarse_size, solver_kwargs.get("max_levels")))
+    solver_kwargs = {**solver_kwargs, "max_levels": J}  # measure on the levels that are analysed
     rows = []
     for nu in nus:
         nu1, nu2 = _nu(nu)
@@ -882,8 +901,7 @@ def compare(problem: Any, smoother: Any = "rbgs", nus: Sequence[Any] = ((1, 1), 
             "mu": smoothing_factor(A, smoother, max(nu1 + nu2, 1), samples=samples, bc=problem.bc),
             "rho_2g": two_grid_factor(A, smoother, (nu1, nu2), samples=samples, coarse_stencil=Ac, bc=problem.bc),
             "rho_2g_n": two_grid_factor(A, smoother, (nu1, nu2), n=n, coarse_stencil=Ac, bc=problem.bc),
-            "rho_V_n": cycle_factor(problem, smoother, (nu1, nu2), "V", coarse_size=coarse_size,
-                                    levels=solver_kwargs.get("max_levels")),
+            "rho_V_n": cycle_factor(problem, smoother, (nu1, nu2), "V", coarse_size=coarse_size, levels=J),
         }
         if measure:
             row["measured_2g"] = measure_factor(problem, smoother, (nu1, nu2), cycles=cycles, two_grid=True,
