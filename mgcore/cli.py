@@ -132,6 +132,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     from mgcore_torch.reproduce import add_subcommand as add_reproduce  # torch loads only when it runs
 
     add_reproduce(sub)
+
+    from .analysis import report as spectrum_report  # numpy/matplotlib load only when it runs
+
+    spectrum_report.add_subcommand(sub)
     return parser
 
 
