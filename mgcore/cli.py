@@ -61,11 +61,19 @@ def _positive_int(text: str) -> int:
     return v
 
 
+def _grid_size(text: str) -> Any:
+    """``N`` or ``NXxNY[xNZ]`` (a rectangle / box) as an int or a tuple of ints."""
+    parts = text.lower().split("x")
+    vals = [_positive_int(t) for t in parts]
+    return vals[0] if len(vals) == 1 else tuple(vals)
+
+
 def _add_solve_arguments(p: argparse.ArgumentParser) -> None:
     from_problems = ["poisson1d", "poisson2d", "poisson3d", "poisson2d-fem", "anisotropic2d", "variable2d", "variable3d"]
     p.add_argument("--problem", default="poisson2d", choices=from_problems, help="model problem (default poisson2d)")
-    p.add_argument("--n", type=_positive_int, default=255,
-                   help="unknowns per dimension: 2^k-1 for Dirichlet, 2^k+1 for Neumann (default 255)")
+    p.add_argument("--n", type=_grid_size, default=255,
+                   help="unknowns per dimension, any size; NXxNY[xNZ] for a rectangle (default 255; 2^k-1 Dirichlet "
+                        "and 2^k+1 Neumann sizes run on the fastest path)")
     p.add_argument("--bc", choices=["dirichlet", "neumann"], default=None, help="boundary condition")
     p.add_argument("--eps", type=float, default=None, help="anisotropy for anisotropic2d (default 0.01)")
     p.add_argument("--cycle", default="V", help="cycle kind: V, W or F (default V)")
@@ -136,6 +144,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     from .analysis import report as spectrum_report  # numpy/matplotlib load only when it runs
 
     spectrum_report.add_subcommand(sub)
+
+    from mgcore_torch.learn.cli import add_subcommand as add_learn_smoother  # torch loads only when it runs
+
+    add_learn_smoother(sub)
     return parser
 
 

@@ -248,6 +248,10 @@ class MultigridFrontend:
         """Hook: ``||b - center(b)|| / ||b||`` (largest over a batch)."""
         return 0.0
 
+    def _absmax(self, b: Any) -> float | None:
+        """Hook: ``max |b|`` (``None``: no rescaling of extreme right-hand sides)."""
+        return None
+
     def _is_zero(self, b: Any) -> bool:
         """Hook: whether every entry of ``b`` is zero."""
         return False
@@ -364,6 +368,11 @@ class MultigridFrontend:
                 stacklevel=2,
             )
         x = self._prepare_x0(x0, bl, fmt)
+        # a linear problem: solve for b / s when |b| is near overflow or underflow (norms square it)
+        s = self._absmax(bl) if x0 is None else None
+        scaled = s is not None and s > 0 and not (1e-100 < s < 1e100)
+        if scaled:
+            bl = bl * (1.0 / s)
         with self._solve_context():
             if accel is None:
                 norm = self._residual_norm(bl, x, fmt, rtol, atol, x0 is None)
@@ -389,6 +398,10 @@ class MultigridFrontend:
                 xi = bl - bl
             if getattr(self, "singular", False):
                 xi = self._center(xi)
+            if scaled:
+                xi = xi * s
+                res.residuals = [r * s for r in res.residuals]
+                res.info["rhs_scale"] = s
             res.x = self._finish(xi, fmt)
         res.setup_seconds = getattr(self, "setup_seconds", 0.0)
         res.solve_seconds = time.perf_counter() - t0

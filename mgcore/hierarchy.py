@@ -270,15 +270,16 @@ def parse_nu_pair(nu: Any) -> tuple[int, int]:
     """
     if isinstance(nu, bool):
         raise TypeError("nu must be an int or a pair (nu_pre, nu_post)")
-    if isinstance(nu, int):
+    if hasattr(nu, "__index__") and not isinstance(nu, (str, bytes)):
         nu = (nu, nu)
     try:
         pre, post = nu
     except (TypeError, ValueError):
         raise ValueError(f"nu must be an int or a pair (nu_pre, nu_post), got {nu!r}") from None
     for v in (pre, post):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        if isinstance(v, bool) or not hasattr(v, "__index__") or int(v.__index__()) < 0:
             raise ValueError(f"nu entries must be ints >= 0, got {nu!r}")
+    pre, post = int(pre.__index__()), int(post.__index__())
     if pre + post == 0:
         raise ValueError("nu_pre + nu_post must be >= 1 (a cycle without smoothing does not converge)")
     return pre, post

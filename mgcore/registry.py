@@ -129,11 +129,15 @@ class _Choice:
 class _Sequence:
     """Validator: a non-empty sequence of finite numbers (complex allowed for roots)."""
 
-    def __init__(self, complex_ok: bool = True):
-        self.complex_ok = complex_ok
+    def __init__(self, complex_ok: bool = True, nonzero: bool = False):
+        self.complex_ok, self.nonzero = complex_ok, nonzero
 
     def describe(self) -> str:
-        return "a non-empty sequence of finite numbers" + (" (complex roots in conjugate pairs)" if self.complex_ok else "")
+        return (
+            "a non-empty sequence of finite" + (" non-zero" if self.nonzero else "") + " numbers"
+            + (" (complex roots in conjugate pairs)" if self.complex_ok else "")
+            + ("; a zero root would make the smoother p(A) = prod(1 - A/r) undefined" if self.nonzero else "")
+        )
 
     def __call__(self, value: Any) -> Any:
         if isinstance(value, (str, bytes, Mapping)):
@@ -154,6 +158,8 @@ class _Sequence:
             if not (math.isfinite(c.real) and math.isfinite(c.imag)):
                 raise ValueError
             if c.imag != 0 and not self.complex_ok:
+                raise ValueError
+            if self.nonzero and c == 0:
                 raise ValueError
         return value
 
@@ -322,12 +328,15 @@ SMOOTHER_REGISTRY: dict[str, SmootherInfo] = {
             "polynomial",
             {"poly": {}},
             _opts(
-                Option("roots", None, _Sequence(), "roots of p (real, or complex-conjugate pairs)"),
+                Option("roots", None, _Sequence(nonzero=True), "roots of p (real, or complex-conjugate pairs)"),
                 Option("g", None, _Any(), "g-form factors (Poly-MgNet eq. 13-21)"),
                 Option("coefficients", None, _Sequence(complex_ok=False), "coefficients of p"),
                 _choice("precondition", PRECONDITIONS, None, "polynomial in D^-1 A ('jacobi') or in A (None)"),
                 Option("degree", 3, _Int(1), "degree of the default Chebyshev roots"),
                 Option("ratio", 30.0, _Number(lo=1.0), "damped interval of the default roots"),
+                _choice("from", ("spectrum", None), None, "choose `degree` roots from the level's spectrum"),
+                _choice("method", ("alg3", "leja", "chebyshev", "equispaced"), "alg3",
+                        "root selection with from='spectrum' (Poly-MgNet Alg. 3, Leja, Chebyshev, equispaced)"),
             ),
             {"sparse": None},
             {"structured": "no compiled polynomial kernel", "torch": "not yet built for the torch solver"},

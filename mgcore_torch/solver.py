@@ -324,6 +324,9 @@ class TorchMultigridSolver(MultigridFrontend):
         frac = torch.where(nb > 0, null / torch.where(nb > 0, nb, torch.ones_like(nb)), torch.zeros_like(nb))
         return float(frac.max())
 
+    def _absmax(self, b):
+        return float(b.abs().max()) if b.numel() else 0.0
+
     def _is_zero(self, b):
         return not bool(torch.any(b != 0))
 

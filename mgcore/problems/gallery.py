@@ -37,8 +37,19 @@ __all__ = [
 ]
 
 
-def _cells_shape(dim: int, n: int, bc: str) -> tuple:
-    return (n + 1 if bc == "dirichlet" else n - 1,) * dim
+def _cells_shape(dim: int, n: Any, bc: str) -> tuple:
+    return tuple(m + 1 if bc == "dirichlet" else m - 1 for m in _shape(dim, n))
+
+
+def _shape(dim: int, n: Any) -> tuple:
+    """``(n,) * dim`` for an int ``n`` (numpy integers accepted), or ``n`` itself as a tuple of ``dim`` ints."""
+    if isinstance(n, (tuple, list)):
+        if len(n) != dim or any(isinstance(m, bool) or not isinstance(m, (int, np.integer)) for m in n):
+            raise TypeError(f"n must be an int or a tuple of {dim} ints (a rectangle), got {n!r}")
+        return tuple(int(m) for m in n)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"n must be an int or a tuple of {dim} ints, got {type(n).__name__}")
+    return (int(n),) * dim
 
 
 def poisson(
@@ -54,9 +65,11 @@ def poisson(
     Parameters
     ----------
     dim : {1, 2, 3}
-    n : int
-        Unknowns per dimension: ``2^k - 1`` for Dirichlet, ``2^k + 1`` for
-        Neumann (so that the grid coarsens to a few points).
+    n : int or tuple of int
+        Unknowns per dimension (a tuple: one per axis, a rectangle or box).
+        Any size works; ``2^k - 1`` (Dirichlet) and ``2^k + 1`` (Neumann)
+        coarsen to uniform grids all the way down and run on the compiled
+        path, other sizes use Galerkin coarse operators.
     bc : {"dirichlet", "neumann"}
     discretization : {"fd", "fem"}
         ``"fem"`` (2D) is the unscaled P1 stiffness of seed 003 eq. 5.3.
@@ -76,8 +89,7 @@ def poisson(
     """
     if isinstance(dim, bool) or dim not in (1, 2, 3):
         raise ValueError(f"dim must be 1, 2 or 3, got {dim!r}")
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise TypeError(f"n must be an int, got {type(n).__name__}")
+    shape = _shape(dim, n)
     if bc not in BOUNDARY_CONDITIONS:
         raise ValueError(f"bc must be one of {BOUNDARY_CONDITIONS}, got {bc!r}")
     if discretization == "fem" and dim != 2:
@@ -89,11 +101,9 @@ def poisson(
         aniso = (float(eps),) + (1.0,) * (dim - 1)
     cells = None
     if coefficient is not None:
-        cshape = _cells_shape(dim, int(n), bc)
+        cshape = _cells_shape(dim, shape, bc)
         if callable(coefficient):
-            m = cshape[0]
-            c = (np.arange(m) + 0.5) / m
-            X = np.meshgrid(*([c] * dim), indexing="ij")
+            X = np.meshgrid(*[(np.arange(m) + 0.5) / m for m in cshape], indexing="ij")
             cells = np.asarray(coefficient(*X), dtype=np.float64) * np.ones(cshape)
         else:
             cells = np.asarray(coefficient, dtype=np.float64)
@@ -102,7 +112,7 @@ def poisson(
         name = f"anisotropic{dim}d"
     if coefficient is not None:
         name = f"variable{dim}d"
-    return GridProblem((int(n),) * dim, bc=bc, cells=cells, aniso=aniso, discretization=discretization, name=name)
+    return GridProblem(shape, bc=bc, cells=cells, aniso=aniso, discretization=discretization, name=name)
 
 
 def poisson1d(n: int = 63, bc: str = "dirichlet") -> GridProblem:

@@ -426,6 +426,9 @@ class MultigridSolver(MultigridFrontend):
     def _is_zero(self, b):
         return not bool(np.any(b))
 
+    def _absmax(self, b):
+        return float(np.abs(b).max()) if b.size else 0.0
+
     def _residual_norm(self, b, x, fmt, rtol, atol, zero_start):
         first = float(np.linalg.norm(b.reshape(-1))) if zero_start else None  # ||b - A 0|| without the product
         return _Norm(self.levels[0], b, first)
