@@ -652,6 +652,16 @@ class Polynomial(SparseSmoother):
         then :func:`~mgcore.polynomials.chebyshev_roots` of degree
         ``degree`` on ``[lmax/ratio, 1.1 lmax]`` of the (preconditioned)
         operator, ``lmax`` estimated.
+    from : {None, "spectrum"}
+        (Keyword ``"from"`` of the spec, e.g. ``{"name": "polynomial", "from":
+        "spectrum", "degree": 4}``.)  Choose ``degree`` roots from the
+        spectrum of the level with
+        :func:`mgcore.analysis.polynomial_roots_from_spectrum`: on a
+        constant-coefficient grid level the exact eigenvalues of its
+        high-frequency modes, else those of the matrix (dense when small,
+        else the interval ``[lmax/ratio, lmax]``), in Leja order.
+    method : {"alg3", "leja", "chebyshev", "equispaced"}
+        Root selection with ``from="spectrum"`` (default Poly-MgNet Alg. 3).
     """
 
     name = "polynomial"
@@ -665,15 +675,33 @@ class Polynomial(SparseSmoother):
         precondition: str | None = None,
         degree: int = 3,
         ratio: float = 30.0,
+        method: str = "alg3",
         grid: Any = None,
+        **source: Any,
     ):
         super().__init__(A)
+        src = source.pop("from", None)
+        if source:
+            raise TypeError(f"Polynomial: unexpected option(s) {sorted(source)}")
         if precondition not in ("jacobi", None):
             raise ValueError(f"Polynomial: precondition must be 'jacobi' or None, got {precondition!r}")
+        if src not in (None, "spectrum"):
+            raise ValueError(f"Polynomial: 'from' must be 'spectrum' or None, got {src!r}")
         self.precondition = precondition
         self.dinv = _inverse_diagonal(self.A, "Polynomial") if precondition == "jacobi" else None
         M = None if self.dinv is None else _DiagScale(self.dinv)
-        if roots is None and g is None and coefficients is None:
+        if src == "spectrum":
+            if roots is not None or g is not None or coefficients is not None:
+                raise ValueError("Polynomial: give either from='spectrum' or roots=/g=/coefficients=, not both")
+            if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) or degree < 1:
+                raise ValueError(f"Polynomial: degree must be an int >= 1, got {degree!r}")
+            from ..analysis.roots import polynomial_roots_from_spectrum
+
+            level = grid if grid is not None and hasattr(grid, "matrix") and _same_operator(grid, self.A) else None
+            sel = polynomial_roots_from_spectrum(self.A if level is None else level, int(degree), method,
+                                                 precondition=precondition, ratio=_check_positive(ratio, "ratio"))
+            roots, g = sel["roots"], sel["g"] or None
+        elif roots is None and g is None and coefficients is None:
             if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) or degree < 1:
                 raise ValueError(f"Polynomial: degree must be an int >= 1, got {degree!r}")
             ratio = _check_positive(ratio, "ratio")
@@ -682,11 +710,27 @@ class Polynomial(SparseSmoother):
         self.poly = PolynomialSmoother(roots, g=g, coefficients=coefficients, M=M)
         self._Aop = _MatVec(self.A)
 
+    @classmethod
+    def options(cls) -> tuple[str, ...]:
+        return tuple(o for o in super().options() if o != "source") + ("from",)
+
     def _step(self, f, u):
         return self.poly.step(self._Aop, f, u)
 
     def __repr__(self) -> str:
         return f"Polynomial({self.poly!r}, precondition={self.precondition!r})"
+
+
+def _same_operator(grid: Any, A: sp.csr_matrix) -> bool:
+    """Whether a level's grid data assemble to ``A`` (re-discretised levels; not Galerkin ones)."""
+    try:
+        G = grid.matrix()
+    except Exception:  # pragma: no cover - grid without an assembled form
+        return False
+    if G.shape != A.shape:
+        return False
+    diff = abs(G - A).max() if G.nnz or A.nnz else 0.0
+    return bool(diff <= 1e-10 * max(abs(A).max(), 1e-300))
 
 
 class StencilSmoother(SparseSmoother):
