@@ -14,7 +14,8 @@ from __future__ import annotations
 import importlib
 
 __all__ = ["get_model", "list_models", "register_model", "model_info", "TorchMultigridSolver", "poisson_hierarchy",
-           "Trainer", "History", "load_dataset", "load_digits_dataset", "make_loaders", "describe", "reproduce"]
+           "Trainer", "History", "load_dataset", "load_digits_dataset", "make_loaders", "describe", "reproduce",
+           "train_smoother", "load_stencil_smoother"]
 
 _LAZY = {
     "get_model": "mgcore_torch.models",
@@ -30,6 +31,8 @@ _LAZY = {
     "load_dataset": "mgcore_torch.datasets",
     "load_digits_dataset": "mgcore_torch.datasets",
     "make_loaders": "mgcore_torch.loaders",
+    "train_smoother": "mgcore_torch.learn.trainer",
+    "load_stencil_smoother": "mgcore_torch.learn.format",
 }
 
 

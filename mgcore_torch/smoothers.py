@@ -17,7 +17,7 @@ from mgcore.iterations import ChebyshevSemiIteration, ResidualCorrection, Smooth
 from mgcore.problems.grid import GridLevelData
 from mgcore.registry import smoother_names, validate_options
 
-from ._stencils import colour_masks
+from ._stencils import colour_masks, conv
 from .operators import PointwiseScaling, StencilOperator
 
 #: canonical smoother names of the torch backend (from the registry; aliases
@@ -63,6 +63,62 @@ class RedBlackGaussSeidel(Smoother):
 
     def __repr__(self) -> str:
         return f"RedBlackGaussSeidel(red_first={self.red_first}, shape={tuple(self.weights[0].shape[2:])})"
+
+
+class StencilSmoother(Smoother):
+    """Stencil smoother ``u <- u + m_c (K * (D^{-1}(f - A u)))`` (learned smoothers).
+
+    One smoothing step is the sequence of substeps ``s`` of sweep
+    ``j mod W`` (``j`` the step of this smoothing call): ``K = kernels[w, s]``
+    applied as a cross-correlation with zero padding (``conv2d``), ``m_c``
+    the mask of colour ``colours[s]`` (0 all, 1 red = even index sum,
+    2 black); the format of :mod:`mgcore_torch.learn.format`, the iterates
+    of :class:`mgcore.sparse.smoothers.StencilSmoother`.
+
+    Parameters
+    ----------
+    diagonal : tensor
+        ``diag(A)``, shape ``(1, 1, *shape)``.
+    kernels : tensor or callable
+        ``(W, S) + (k,) * d`` kernels, or a callable returning them (trainable
+        kernels, read at every smoothing call: :mod:`mgcore_torch.learn`).
+    colours : sequence of int
+        One colour code per substep (``S`` of them).
+    """
+
+    def __init__(self, diagonal: torch.Tensor, kernels: Any, colours: Any = (0,)):
+        self.dinv = 1.0 / diagonal
+        red, black = colour_masks(diagonal.shape[2:], dtype=diagonal.dtype, device=diagonal.device)
+        self.masks = (None, red, black)
+        self.colours = tuple(int(c) for c in colours)
+        if any(c not in (0, 1, 2) for c in self.colours):
+            raise ValueError(f"colours must be codes 0 (all), 1 (red) or 2 (black), got {self.colours}")
+        if isinstance(kernels, torch.Tensor):
+            if kernels.dim() != 2 + diagonal.dim() - 2 or kernels.shape[1] != len(self.colours):
+                raise ValueError(
+                    f"kernels must have shape (sweeps, {len(self.colours)}) + (k,) * {diagonal.dim() - 2}, "
+                    f"got {tuple(kernels.shape)}"
+                )
+        elif not callable(kernels):
+            raise TypeError(f"kernels must be a tensor or a callable returning one, got {type(kernels).__name__}")
+        self.kernels = kernels
+
+    def smooth(self, A, f, u, nu):
+        K = self.kernels if isinstance(self.kernels, torch.Tensor) else self.kernels()
+        pad = K.shape[-1] // 2
+        for j in range(nu):
+            Kw = K[j % K.shape[0]]
+            for s, c in enumerate(self.colours):
+                r = f if u is None else f - A(u)
+                corr = conv(r * self.dinv, Kw[s].reshape((1, 1) + tuple(Kw.shape[1:])), padding=pad)
+                if c:
+                    corr = corr * self.masks[c]
+                u = corr if u is None else u + corr
+        return u
+
+    def __repr__(self) -> str:
+        k = "trainable" if not isinstance(self.kernels, torch.Tensor) else "x".join(map(str, self.kernels.shape))
+        return f"StencilSmoother(kernels={k}, colours={self.colours}, shape={tuple(self.dinv.shape[2:])})"
 
 
 class RepeatedSmoother(Smoother):
@@ -116,6 +172,10 @@ def build_smoother(
         ``u += omega (f - A u)``; ``omega`` (default ``1/lambda_max``),
         ``lambda_max`` (default: :func:`mgcore.spectrum.estimate_lambda_max`
         of the level matrix).
+    ``stencil``
+        :class:`StencilSmoother` from ``file`` (``mgcore learn-smoother``)
+        or one inline ``kernel``; default damped Jacobi; ``level`` picks a
+        level set of the file (default: by grid size).
     ``chebyshev``
         one Chebyshev polynomial of ``degree`` (default 3) in ``D^{-1} A``
         per smoothing step (``precondition="jacobi"``, default; ``None``: in
@@ -151,6 +211,12 @@ def build_smoother(
         dim = A.dim
         omega = _positive(options.get("omega", 2.0 * dim / (2.0 * dim + 1.0)), "jacobi omega")
         return ResidualCorrection(PointwiseScaling(omega / diag))
+    if name == "stencil":
+        from .learn.format import resolve_stencil_smoother  # numpy only
+
+        spec = resolve_stencil_smoother(options.get("file"), options.get("kernel"), A.dim)
+        K = torch.tensor(np.array(spec.level_kernels(A.shape, options.get("level"))), dtype=diag.dtype, device=diag.device)
+        return StencilSmoother(diag, K, spec.colours)
     from mgcore.spectrum import estimate_lambda_max  # noqa: E402 (lazy: scipy)
 
     if name == "richardson":
