@@ -207,46 +207,97 @@ def test_poly_q2_structure_literal_level_1():
     ]
 
 
-def mgnet_lines(nu, c, shared=True, classes=10):
-    """Expected describe() of MgNet from XuTeam/MgNet_Code (MgIte per step, MgRestriction per transition)."""
-    out = [f"stem: conv3x3 3->{c} s1 p1, bn {c}, sigma"]
-    for l, n in enumerate(nu):
-        out.append(f"L{l + 1} A: conv3x3 {c}->{c} s1 p1")
+def mgnet_lines(nu, c, shared=True, classes=10, stem=None, post=None):
+    """Expected describe() of MgNet from XuTeam/MgNet_Code (MgIte per step, MgRestriction per transition);
+    ``c`` an int or one per level; ``post`` the V-MgNet post-smoothing steps (prolongation + MgIte)."""
+    cs = [c] * len(nu) if isinstance(c, int) else list(c)
+    out = [stem or f"stem: conv3x3 3->{cs[0]} s1 p1, bn {cs[0]}, sigma"]
+
+    def steps(l, n, tag):
         for i in range(n):
             b = f"B^{l + 1}" if shared else f"B^{l + 1},{i + 1}"
-            out.append(f"L{l + 1} step {i + 1}: bn {c}, sigma, {b} conv3x3 {c}->{c} s1 p1, bn {c}, sigma")
+            c = cs[l]
+            out.append(f"L{l + 1} {tag} {i + 1}: bn {c}, sigma, {b} conv3x3 {c}->{c} s1 p1, bn {c}, sigma")
+
+    for l, n in enumerate(nu):
+        out.append(f"L{l + 1} A: conv3x3 {cs[l]}->{cs[l]} s1 p1")
+        steps(l, n, "step")
         if l < len(nu) - 1:
-            out.append(f"L{l + 1}->L{l + 2} R: conv3x3 {c}->{c} s2 p1, bn {c}, sigma")
-            out.append(f"L{l + 1}->L{l + 2} Pi: conv3x3 {c}->{c} s2 p1, bn {c}, sigma")
-    return out + [f"head: avgpool, linear {c}->{classes}"]
+            a, b = cs[l], cs[l + 1]
+            out.append(f"L{l + 1}->L{l + 2} R: conv3x3 {a}->{b} s2 p1, bn {b}, sigma")
+            out.append(f"L{l + 1}->L{l + 2} Pi: conv3x3 {a}->{b} s2 p1, bn {b}, sigma")
+    for l in range(len(nu) - 2, -1, -1) if post else ():
+        out.append(f"L{l + 2}->L{l + 1} P: deconv3x3 {cs[l + 1]}->{cs[l]} s2")
+        steps(l, post[l], "post-step")
+    return out + [f"head: avgpool, linear {cs[-1]}->{classes}"]
 
 
-def resnet_lines(widths=(64, 128, 256, 512), blocks=(2, 2, 2, 2), stem="stem: conv3x3 3->64 s1 p1, bn 64, sigma"):
-    """Expected describe() of torchvision's resnet (BasicBlock; downsample = conv1x1 + BN)."""
+def resnet_lines(widths=(64, 128, 256, 512), blocks=(2, 2, 2, 2), stem="stem: conv3x3 3->64 s1 p1, bn 64, sigma",
+                 preact=False, share_A=False, share_B=False, classes=10):
+    """Expected describe() of torchvision's resnet (BasicBlock; downsample = conv1x1 + BN), of the pre-act
+    variant (HXZZ Alg. 1: bare 3x3 stem, bare 1x1 shortcut) and of the A^l / B^l sharing of eq. 4.6-5.5."""
+    if preact and stem.startswith("stem: conv3x3 3->64 s1 p1, bn"):
+        stem = "stem: conv3x3 3->64 s1 p1"
     out, c_in = [stem], widths[0]
     for l, (nb, c) in enumerate(zip(blocks, widths)):
+        n_same = sum(1 for i in range(nb) if not (i == 0 and (l > 0 or c_in != c)))  # blocks that can share B
         for i in range(nb):
             s = 2 if i == 0 and l > 0 else 1
-            sc = f"conv1x1 {c_in}->{c} s{s} p0, bn {c}" if (s != 1 or c_in != c) else "identity"
-            out.append(f"S{l + 1} block {i + 1}: B conv3x3 {c_in}->{c} s{s} p1, bn {c}, sigma, A conv3x3 {c}->{c} s1 p1, "
-                       f"bn {c}; shortcut {sc}; sigma")
+            changes = s != 1 or c_in != c
+            shared = (["B^l"] if share_B and not changes and n_same > 1 else []) + (["A^l"] if share_A and nb > 1 else [])
+            if changes:
+                sc = f"conv1x1 {c_in}->{c} s{s} p0" + ("" if preact else f", bn {c}")
+            else:
+                sc = "identity"
+            if preact:
+                body = (f"bn {c_in}, sigma, B conv3x3 {c_in}->{c} s{s} p1, bn {c}, sigma, A conv3x3 {c}->{c} s1 p1; "
+                        f"shortcut {sc}")
+            else:
+                body = (f"B conv3x3 {c_in}->{c} s{s} p1, bn {c}, sigma, A conv3x3 {c}->{c} s1 p1, bn {c}; "
+                        f"shortcut {sc}; sigma")
+            out.append(f"S{l + 1} block {i + 1}: {body}" + (f" (shared {', '.join(shared)})" if shared else ""))
             c_in = c
-    return out + [f"head: avgpool, linear {widths[-1]}->10"]
+    return out + [f"head: avgpool, linear {widths[-1]}->{classes}"]
 
 
-@pytest.mark.parametrize("name,expected", [
-    ("mgnet-2222-256-Bl", mgnet_lines((2, 2, 2, 2), 256)),
-    ("mgnet-2222-256-Bli", mgnet_lines((2, 2, 2, 2), 256, shared=False)),
-    ("mgnet-small", mgnet_lines((1, 1, 1), 32)),
-    ("gdfi", mgnet_lines((2, 2, 2, 2), 256)),
-    ("resnet18", resnet_lines()),
-    ("resnet34", resnet_lines(blocks=(3, 4, 6, 3))),
-    ("resnet18-maxpool", resnet_lines(stem="stem: conv3x3 3->64 s1 p1, bn 64, sigma, maxpool3x3 s2")),
-    ("resnet18-imagenet", resnet_lines(stem="stem: conv7x7 3->64 s2 p3, bn 64, sigma, maxpool3x3 s2")[:-1]
-     + ["head: avgpool, linear 512->1000"]),
-])
-def test_structure_is_the_reference_codes(name, expected):
-    assert describe(meta(name)) == expected
+_IMAGENET_STEM = "stem: conv7x7 3->{c} s2 p3, bn {c}, sigma, maxpool3x3 s2"
+
+REFERENCE_STRUCTURES = {
+    "mgnet": mgnet_lines((2, 2, 2, 2), 256),
+    "mgnet-2222-256-Bl": mgnet_lines((2, 2, 2, 2), 256),
+    "mgnet-2222-256-Bli": mgnet_lines((2, 2, 2, 2), 256, shared=False),
+    "mgnet-small": mgnet_lines((1, 1, 1), 32),
+    "hat-mgnet-small": mgnet_lines((1, 1, 1), 32),
+    "gdfi": mgnet_lines((2, 2, 2, 2), 256),
+    "gdfi-small": mgnet_lines((1, 1, 1), 32),
+    "v-mgnet": mgnet_lines((1, 1, 1), 32, post=(1, 1, 1)),
+    "mgnet-2222-64-512-Bl-imagenet": mgnet_lines((2, 2, 2, 2), (64, 128, 256, 512), classes=1000,
+                                                 stem=_IMAGENET_STEM.format(c=64)),
+    "mgnet-3463-128-1024-Bli-imagenet": mgnet_lines((3, 4, 6, 3), (128, 256, 512, 1024), shared=False, classes=1000,
+                                                    stem=_IMAGENET_STEM.format(c=128)),
+    "resnet": resnet_lines(),
+    "resnet18": resnet_lines(),
+    "hat-resnet18": resnet_lines(),
+    "resnet34": resnet_lines(blocks=(3, 4, 6, 3)),
+    "resnet18-maxpool": resnet_lines(stem="stem: conv3x3 3->64 s1 p1, bn 64, sigma, maxpool3x3 s2"),
+    "resnet18-imagenet": resnet_lines(stem=_IMAGENET_STEM.format(c=64), classes=1000),
+    "poly-mgnet": poly_lines(CS, [LIN, LIN]),
+    "poly-mgnet-q4": poly_lines(CS, [LIN, LIN, ("quadratic real (1 coef)", "bn", "none", "bn_relu")]),
+}
+for _d, _blocks in ((18, (2, 2, 2, 2)), (34, (3, 4, 6, 3))):
+    for _pre, _p in ((False, "resnet"), (True, "preact-resnet")):
+        for _tag, _a, _b in (("", False, False), ("-Al-Bli", True, False), ("-Ali-Bl", False, True), ("-Al-Bl", True, True)):
+            REFERENCE_STRUCTURES[f"{_p}{_d}{_tag}"] = resnet_lines(blocks=_blocks, preact=_pre, share_A=_a, share_B=_b)
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE_STRUCTURES))
+def test_structure_is_the_reference_codes(name):
+    assert describe(meta(name)) == REFERENCE_STRUCTURES[name]
+
+
+def test_every_preset_has_a_structure_test():
+    poly = {"poly-mgnet-q2", "poly-mgnet-g4", "poly-mgnet-g6", "poly-mgnet-g8", "mgnet-AB"}  # see above
+    assert sorted(set(REFERENCE_STRUCTURES) | poly) == list_models()
 
 
 @pytest.mark.parametrize("name", list_models())
