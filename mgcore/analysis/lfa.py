@@ -46,15 +46,20 @@ on the same problem (zero right-hand side, random initial error, many cycles)
 and :func:`compare` puts ``predicted`` and ``measured`` side by side.
 
 Smoother specs follow :mod:`mgcore.config` with the sparse backend's names
-and options, plus ``"line-gs"`` (options ``direction`` -- the axis the lines
-run along, ``"x"``/``"y"``/``"z"`` or 0/1/2 -- and ``order`` --
-``"zebra"`` or ``"lexicographic"``).  The ordering conventions are those of
+and options (:mod:`mgcore.registry`), so that one spec drives both the
+analysis and the solver.  The ordering conventions are those of
 :mod:`mgcore.sparse.smoothers`: C-order (axis 0 slowest) for lexicographic
 sweeps; red = even sum of the 0-based array indices, red first in
-pre-smoothing; the post-smoother follows the solver's default (red first
-again, ``order="red-black"``) unless ``order="symmetric"`` is given
-(black first).  Zebra lines are coloured by the parity of the sum of their
-other 0-based indices, even lines first.
+pre-smoothing; the post-smoother follows the solvers' default (red first
+again, ``order="red-black"``) unless ``order="symmetric"`` is given (the
+reverse sequence, black first).  ``"line-gs"`` is zebra line Gauss-Seidel:
+``axis`` is the direction the lines run along (0/1/2 or ``"x"``/``"y"``/
+``"z"``; ``"auto"``: the strongest coupling of the stencil, axis 0 on ties;
+``"alternating"``: every axis in turn), lines are coloured by the parity of
+the sum of their other 0-based indices, even lines first, and ``order``
+is as for red-black.  The analysis also knows the lexicographic line
+variant (``pattern="lexicographic"``, lines in C order, with ``sweep``
+forward/backward/symmetric), which the solvers do not implement.
 
 Examples
 --------
@@ -100,18 +105,19 @@ LFA_SMOOTHERS = ("richardson", "jacobi", "gauss-seidel", "red-black", "line-gs",
 _LINE_ALIASES = {
     "line": ("line-gs", {}),
     "line-gauss-seidel": ("line-gs", {}),
-    "zebra": ("line-gs", {"order": "zebra"}),
-    "zebra-gs": ("line-gs", {"order": "zebra"}),
-    "line-zebra": ("line-gs", {"order": "zebra"}),
+    "lgs": ("line-gs", {}),
+    "zebra": ("line-gs", {}),
+    "zebra-gs": ("line-gs", {}),
+    "line-lex": ("line-gs", {"pattern": "lexicographic"}),
 }
 _OPTIONS = {
     "richardson": ("omega", "lambda_max"),
     "jacobi": ("omega", "dim"),
     "gauss-seidel": ("sweep",),
     "red-black": ("order", "shape"),
-    "line-gs": ("direction", "order", "sweep"),
+    "line-gs": ("axis", "order", "pattern", "sweep"),
     "chebyshev": ("degree", "ratio", "lmax", "safety", "lower", "upper", "precondition"),
-    "polynomial": ("roots", "g", "coefficients", "precondition", "degree", "ratio", "from", "method", "kind"),
+    "polynomial": ("roots", "g", "coefficients", "precondition", "degree", "ratio", "from", "method"),
 }
 RESTRICTIONS = ("full-weighting", "transpose", "injection")
 #: grid conventions: which colour the coarse points have, which discrete frequencies an ``n`` means
@@ -194,12 +200,21 @@ def _parse(spec: Any) -> tuple[str, dict]:
     return name, opts
 
 
-def _axis(direction: Any, dim: int) -> int:
+def _line_axes(axis: Any, stencil: Stencil) -> tuple[int, ...]:
+    """The line directions of one step: ``"auto"`` (strongest coupling), ``"alternating"`` or one axis."""
+    dim = stencil.dim
+    if axis == "alternating":
+        return tuple(range(dim))
+    if axis in ("auto", None):
+        strength = [float(np.abs(stencil.values[(stencil.offsets[:, a] != 0) & (np.count_nonzero(stencil.offsets, axis=1) == 1)]).sum())
+                    for a in range(dim)]
+        return (int(np.argmax(strength)),)
     names = {"x": 0, "y": 1, "z": 2}
-    a = names.get(direction, direction) if isinstance(direction, str) else direction
+    a = names.get(axis, axis) if isinstance(axis, str) else axis
     if isinstance(a, bool) or not isinstance(a, (int, np.integer)) or not 0 <= int(a) < dim:
-        raise ValueError(f"line-gs: direction must be one of {list(names)[:dim]} or an axis 0..{dim - 1}, got {direction!r}")
-    return int(a)
+        raise ValueError(f"line-gs: axis must be 'auto', 'alternating', one of {list(names)[:dim]} or an int in "
+                         f"[0, {dim - 1}], got {axis!r}")
+    return (int(a),)
 
 
 def _lex_negative(offsets: np.ndarray) -> np.ndarray:
@@ -332,23 +347,48 @@ def smoother_symbol(spec: Any, stencil: Stencil, post: bool = False, bc: str = "
             sweep = {"forward": "backward", "backward": "forward"}.get(sweep, sweep)
         return SmootherSymbol(name, d, _lex(stencil, None, sweep), description=f"gauss-seidel {sweep}")
     if name == "line-gs":
-        ax = _axis(o.get("direction", "x"), d)
-        order = o.get("order", "zebra")
-        if order not in ("zebra", "lexicographic"):
-            raise ValueError(f"line-gs: order must be 'zebra' or 'lexicographic', got {order!r}")
-        on_line = np.all(np.delete(stencil.offsets, ax, axis=1) == 0, axis=1)
-        if order == "lexicographic":
+        if d == 1:
+            raise ValueError("line-gs in 1D is a direct solve; use a 2D or 3D stencil")
+        axes = _line_axes(o.get("axis", "auto"), stencil)
+        pattern = o.get("pattern", "zebra")
+        if pattern not in ("zebra", "lexicographic"):
+            raise ValueError(f"line-gs: pattern must be 'zebra' or 'lexicographic', got {pattern!r}")
+        order = o.get("order", "red-black")
+        if order not in ("symmetric", "red-black"):
+            raise ValueError(f"line-gs: order must be 'symmetric' or 'red-black', got {order!r}")
+        names = "".join("xyz"[a] for a in axes)
+        if pattern == "lexicographic":
             sweep = o.get("sweep", "forward")
             if sweep not in ("forward", "backward", "symmetric"):
                 raise ValueError(f"line-gs: sweep must be forward, backward or symmetric, got {sweep!r}")
             if post:
                 sweep = {"forward": "backward", "backward": "forward"}.get(sweep, sweep)
-            return SmootherSymbol(name, d, _lex(stencil, ax, sweep), description=f"{'xyz'[ax]}-line GS lexicographic {sweep}")
-        others = [a for a in range(d) if a != ax]
-        if not others:
-            raise ValueError("line-gs in 1D is a direct solve; use a 2D or 3D stencil")
-        fn = _pattern(stencil, on_line, others, first_red=True, bc=bc)  # even lines first, pre and post
-        return SmootherSymbol(name, d, matrix_fn=fn, description=f"{'xyz'[ax]}-line zebra GS")
+            fns = [_lex(stencil, a, sweep) for a in axes]
+            if post and order == "symmetric":
+                fns = fns[::-1]
+
+            def lex_all(th, fns=fns):
+                out = 1.0
+                for f in fns:
+                    out = f(th) * out
+                return out
+
+            return SmootherSymbol(name, d, lex_all, description=f"{names}-line GS lexicographic {sweep}")
+        reverse = post and order == "symmetric"
+        steps = []
+        for a in axes:
+            on_line = np.all(np.delete(stencil.offsets, a, axis=1) == 0, axis=1)
+            steps.append(_pattern(stencil, on_line, [b for b in range(d) if b != a], first_red=not reverse, bc=bc))
+        if reverse:
+            steps = steps[::-1]
+
+        def zebra_all(th, steps=steps):
+            out = None
+            for f in steps:
+                out = f(th) if out is None else f(th) @ out
+            return out
+
+        return SmootherSymbol(name, d, matrix_fn=zebra_all, description=f"{names}-line zebra GS")
     if name == "red-black":
         order = o.get("order", "red-black")
         if order not in ("symmetric", "red-black"):

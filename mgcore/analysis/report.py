@@ -77,7 +77,7 @@ def add_subcommand(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--bc", choices=["dirichlet", "neumann"], default=None, help="boundary condition")
     p.add_argument("--eps", type=float, default=None, help="anisotropy of anisotropic2d (default 0.01)")
     p.add_argument("--smoother", type=_smoother_arg, default="rbgs",
-                   help="smoother for the analysis, e.g. rbgs, jacobi:omega=0.8, gs, line-gs:direction=y, "
+                   help="smoother for the analysis, e.g. rbgs, jacobi:omega=0.8, gs, line-gs:axis=1, "
                         "chebyshev:degree=3 (default rbgs)")
     p.add_argument("--nu", type=int, nargs=2, default=(1, 1), metavar=("PRE", "POST"), help="smoothing steps (default 1 1)")
     p.add_argument("--degree", type=_positive, default=4, help="degree of the polynomial from the spectrum (default 4)")

@@ -42,7 +42,7 @@ def test_problem_summary_json_and_pictures(tmp_path):
 
 
 def test_text_summary_with_options(tmp_path):
-    p = run("--problem", "anisotropic2d", "--eps", "0.01", "--n", "31", "--smoother", "line-gs:direction=y",
+    p = run("--problem", "anisotropic2d", "--eps", "0.01", "--n", "31", "--smoother", "line-gs:axis=1",
             "--method", "chebyshev", "--no-plots", cwd=tmp_path)
     assert "smoothing factor mu" in p.stdout and "line-gs" in p.stdout and "chebyshev" in p.stdout
     assert not os.listdir(tmp_path)  # --no-plots writes nothing
