@@ -1,0 +1,252 @@
+"""Training speed and accuracy of the trainer: options side by side, MgNet variants against baselines.
+
+Two parts, each printing a table and writing JSON to ``benchmarks/results/``:
+
+``--speed`` (default) -- images/s of training steps (forward, backward,
+optimiser step; batch 128 of 28x28 grey images, the Fashion-MNIST shape) in
+one process, interleaved repetitions, median:
+
+* a plain PyTorch loop (``zero_grad / forward / cross_entropy / backward /
+  step``) -- the reference of every ratio;
+* :class:`mgcore_torch.trainer.Trainer` on the same batches, plain and with
+  channels-last memory, bfloat16 autocast and ``torch.compile`` (the compile
+  time is reported on its own);
+* the random crop + flip of a batch as one tensor operation against the same
+  transform applied image by image (what a per-sample data set does).
+
+``--accuracy`` -- each model trained with the same recipe (SGD Nesterov,
+cosine, crop + flip, normalised inputs) for the same time budget on
+Fashion-MNIST (``/usr/share/datasets/fashion-mnist`` of the Debian package
+``dataset-fashion-mnist``): test accuracy, parameters, img/s, epochs done.
+The models: the MgNet presets of ``mgcore train --preset``, mgnet-small, a
+plain-torch CNN of similar size and (``--resnet``) ResNet-18.
+
+Usage::
+
+    python benchmarks/bench_training.py --speed --threads 2
+    python benchmarks/bench_training.py --accuracy --budget-minutes 5 --threads 2
+
+Timings depend on the machine and on what else runs on it; compare the
+ratios of one run, not figures of different runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from mgcore_torch.options import TRAIN_PRESETS  # noqa: E402
+from mgcore_torch.train_cli import _build_model  # noqa: E402
+from mgcore_torch.trainer import Trainer  # noqa: E402
+from mgcore_torch.transforms import RandomCropFlip  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def plain_cnn(width: int = 32, in_channels: int = 1, num_classes: int = 10) -> nn.Module:
+    """A plain VGG-style CNN (conv-BN-ReLU pairs, two max-pools, global average pool, linear head)."""
+
+    def block(cin, cout):
+        return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
+    w = width
+    return nn.Sequential(
+        *block(in_channels, w), *block(w, w), nn.MaxPool2d(2),
+        *block(w, 2 * w), *block(2 * w, 2 * w), nn.MaxPool2d(2),
+        *block(2 * w, 4 * w), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4 * w, num_classes),
+    )
+
+
+def build(spec: dict) -> nn.Module:
+    torch.manual_seed(0)
+    if spec["name"] == "plain-cnn":
+        return plain_cnn(**spec.get("args", {}))
+    return _build_model(spec["name"], 1, 10, spec.get("args", {}))
+
+
+def count(model: nn.Module) -> int:
+    return int(sum(p.numel() for p in model.parameters()))
+
+
+# --------------------------------------------------------------------------- speed
+
+
+def _plain_step_runner(model, batches):
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
+    model.train()
+
+    def run():
+        for x, y in batches:
+            opt.zero_grad(set_to_none=True)
+            loss = nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+
+    return run
+
+
+def _trainer_runner(model, batches, **kw):
+    t = Trainer(model, optimizer="nesterov", lr=0.05, epochs=10 ** 6, progress=None, distributed=False, **kw)
+    return lambda: t.train_epoch(batches), t
+
+
+def speed(args) -> dict:
+    torch.manual_seed(0)
+    bs, steps = args.batch_size, args.steps
+    batches = [(torch.rand(bs, 1, 28, 28), torch.randint(0, 10, (bs,))) for _ in range(steps)]
+    specs = [{"name": TRAIN_PRESETS[m]["model"], "args": TRAIN_PRESETS[m]["model_args"], "label": f"{m} model"}
+             if m in TRAIN_PRESETS else {"name": m, "label": m} for m in args.models.split(",") if m]
+    variants = ["plain loop", "trainer", "trainer channels-last", "trainer bf16", "trainer compile"]
+    if args.no_compile:
+        variants.remove("trainer compile")
+    rows = []
+    for spec in specs:
+        runners, compile_s, batches_of = {}, None, {}
+        for v in variants:
+            model = build(spec)
+            # bfloat16 without hardware support is slow: one batch per measurement keeps the run short
+            batches_of[v] = batches[:1] if "bf16" in v else batches
+            if v == "plain loop":
+                runners[v] = _plain_step_runner(model, batches_of[v])
+            else:
+                kw = {"channels_last": "channels-last" in v, "amp": "bf16" in v, "compile": "compile" in v}
+                runners[v], _ = _trainer_runner(model, batches_of[v], **kw)
+            t0 = time.perf_counter()
+            runners[v]()  # warm-up (and compilation)
+            if v == "trainer compile":
+                compile_s = time.perf_counter() - t0
+        rates = {v: [] for v in variants}
+        for _ in range(args.repeats):
+            for v in variants:  # interleaved, so that load changes hit every variant alike
+                t0 = time.perf_counter()
+                runners[v]()
+                rates[v].append(bs * len(batches_of[v]) / (time.perf_counter() - t0))
+        ref = statistics.median(rates["plain loop"])
+        for v in variants:
+            med = statistics.median(rates[v])
+            rows.append({"model": spec["label"], "parameters": count(build(spec)), "variant": v,
+                         "images_per_s": med, "ratio_to_plain_loop": med / ref,
+                         "all_images_per_s": rates[v], "compile_seconds": compile_s if "compile" in v else None})
+
+    # augmentation: one tensor operation per batch vs image by image
+    aug = RandomCropFlip(padding=2, flip=True)
+    x = torch.rand(bs, 1, 28, 28)
+    t_batch, t_single = [], []
+    for _ in range(args.repeats):
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            aug(x)
+        t_batch.append(bs * steps / (time.perf_counter() - t0))
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            torch.stack([aug(img) for img in x])
+        t_single.append(bs * steps / (time.perf_counter() - t0))
+    augment = {"batched_images_per_s": statistics.median(t_batch),
+               "per_image_images_per_s": statistics.median(t_single)}
+    augment["ratio"] = augment["batched_images_per_s"] / augment["per_image_images_per_s"]
+
+    print(f"\ntraining steps, batch {bs} x 1 x 28 x 28, {torch.get_num_threads()} threads, median of {args.repeats}")
+    print(f"{'model':<20} {'parameters':>10}  {'variant':<22} {'img/s':>8}  {'vs plain loop':>13}")
+    for r in rows:
+        extra = f"  (compile {r['compile_seconds']:.1f} s)" if r["compile_seconds"] else ""
+        print(f"{r['model']:<20} {r['parameters']:>10,d}  {r['variant']:<22} {r['images_per_s']:>8.0f}  "
+              f"{r['ratio_to_plain_loop']:>12.2f}x{extra}")
+    print(f"random crop + flip: batched {augment['batched_images_per_s']:.0f} img/s, image by image "
+          f"{augment['per_image_images_per_s']:.0f} img/s ({augment['ratio']:.1f}x)")
+    return {"rows": rows, "augmentation": augment}
+
+
+# --------------------------------------------------------------------------- accuracy
+
+
+def accuracy(args) -> dict:
+    from mgcore_torch.datasets import load_dataset
+    from mgcore_torch.loaders import make_loaders
+    from mgcore_torch.transforms import channel_stats
+
+    train, test = load_dataset(args.data, args.data_root)
+    if args.subset:
+        from mgcore_torch.datasets import ImageTensorDataset
+
+        train = ImageTensorDataset(train.images[:args.subset], train.labels[:args.subset], train.classes, train.name)
+    mean, std = channel_stats(train)
+    specs = [{"name": "mgnet", "args": TRAIN_PRESETS[p]["model_args"], "label": f"{p} MgNet"}
+             for p in ("fashion-5min", "fashion-15min")]
+    specs += [{"name": "mgnet-small", "label": "mgnet-small"},
+              {"name": "plain-cnn", "args": {"width": 24}, "label": "plain CNN (torch)"}]
+    if args.resnet:
+        specs.append({"name": "resnet18", "label": "ResNet-18"})
+    rows = []
+    for spec in specs:
+        model = build(spec)
+        tl, vl = make_loaders((train, test), batch_size=128, seed=0, normalize=(mean, std),
+                              augment=RandomCropFlip(2, True))
+        t = Trainer(model, optimizer="nesterov", lr=0.1, weight_decay=5e-4, epochs=1000, scheduler="cosine",
+                    warmup_epochs=0.2, budget_minutes=args.budget_minutes, channels_last=True, progress=None,
+                    distributed=False, seed=0)
+        t0 = time.perf_counter()
+        h = t.fit(tl, vl if args.eval_every_epoch else None)
+        final = t.evaluate(vl)
+        rows.append({"model": spec["label"], "parameters": count(model), "test_accuracy": final["accuracy"],
+                     "epochs": t.epoch, "steps": t.global_step, "train_seconds": t.elapsed,
+                     "wall_seconds": time.perf_counter() - t0,
+                     "images_per_s": statistics.median([v for v in h.images_per_s if v]) if len(h) else None,
+                     "val_acc_per_epoch": h.val_acc, "seconds_per_epoch": h.seconds})
+        print(f"{spec['label']:<22} {rows[-1]['parameters']:>10,d}  acc {final['accuracy']:.4f}  "
+              f"epochs {t.epoch}  img/s {rows[-1]['images_per_s'] or 0:.0f}", flush=True)
+    print(f"\n{args.data}, same recipe, budget {args.budget_minutes:g} min each, {torch.get_num_threads()} threads")
+    print(f"{'model':<22} {'parameters':>10}  {'test acc':>8}  {'epochs':>6}  {'img/s':>7}  {'train s':>7}")
+    for r in rows:
+        print(f"{r['model']:<22} {r['parameters']:>10,d}  {r['test_accuracy']:>8.4f}  {r['epochs']:>6}  "
+              f"{r['images_per_s'] or 0:>7.0f}  {r['train_seconds']:>7.1f}")
+    return {"rows": rows, "data": args.data, "budget_minutes": args.budget_minutes, "subset": args.subset}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--speed", action="store_true", help="throughput table (default when no part is chosen)")
+    p.add_argument("--accuracy", action="store_true", help="accuracy of each model in the same time budget")
+    p.add_argument("--threads", type=int, default=2, help="torch threads (default: 2)")
+    p.add_argument("--batch-size", type=int, default=128, help="speed: batch size (default: 128)")
+    p.add_argument("--steps", type=int, default=3, help="speed: steps per measurement (default: 3)")
+    p.add_argument("--repeats", type=int, default=3, help="speed: interleaved repetitions (default: 3)")
+    p.add_argument("--no-compile", action="store_true", help="speed: leave out torch.compile")
+    p.add_argument("--models", default="fashion-5min,mgnet-small",
+                   help="speed: comma-separated presets or registry names (default: fashion-5min,mgnet-small)")
+    p.add_argument("--data", default="fashion-mnist", help="accuracy: data set (default: fashion-mnist)")
+    p.add_argument("--data-root", default=None, help="accuracy: data directory (default: the Debian location)")
+    p.add_argument("--budget-minutes", type=float, default=5.0, help="accuracy: budget per model (default: 5)")
+    p.add_argument("--subset", type=int, default=0, help="accuracy: first N training images only (default: all)")
+    p.add_argument("--resnet", action="store_true", help="accuracy: also ResNet-18 (slow on a CPU)")
+    p.add_argument("--eval-every-epoch", action="store_true", help="accuracy: test after every epoch")
+    p.add_argument("--json", default=None, help="output file (default: benchmarks/results/training_<part>.json)")
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    meta = {"python": platform.python_version(), "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "machine": platform.processor() or platform.machine(), "argv": sys.argv[1:]}
+    parts = [("speed", speed)] if args.speed or not args.accuracy else []
+    if args.accuracy:
+        parts.append(("accuracy", accuracy))
+    for name, fn in parts:
+        result = {"meta": meta, **fn(args)}
+        out = Path(args.json) if args.json else RESULTS / f"training_{name}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_suffix(".tmp")
+        tmp.write_text(json.dumps(result, indent=1))
+        tmp.replace(out)
+        print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
