@@ -781,15 +781,8 @@ class StencilSmoother(SparseSmoother):
         masks = (None, red, ~red)
         self.B = []
         for w in range(K.shape[0]):
-            row = []
-            for s, c in enumerate(spec.colours):
-                M = _stencil_matrix(K[w, s], self.shape) @ sp.diags(dinv)
-                if c:
-                    M = sp.diags(masks[c].astype(np.float64)) @ M
-                M = sp.csr_matrix(M, dtype=self.A.dtype)
-                M.eliminate_zeros()
-                row.append(M)
-            self.B.append(row)
+            self.B.append([_stencil_matrix(K[w, s], self.shape, dinv, masks[c]).astype(self.A.dtype)
+                           for s, c in enumerate(spec.colours)])
 
     def smooth(self, A, f, u, nu):
         f, u = self._start(f, u)
@@ -802,25 +795,30 @@ class StencilSmoother(SparseSmoother):
         return f"StencilSmoother({self.description}, n={self.n})"
 
 
-def _stencil_matrix(K: np.ndarray, shape: tuple) -> sp.csr_matrix:
-    """CSR of ``x -> K * x`` (cross-correlation, zero padding, centred) on a C-order grid."""
+def _stencil_matrix(K: np.ndarray, shape: tuple, dinv: np.ndarray, rows: np.ndarray | None) -> sp.csr_matrix:
+    """CSR of ``x -> m * (K * (dinv x))`` (cross-correlation, zero padding, centred) on a C-order grid;
+    ``rows`` is the boolean colour mask ``m`` (``None``: every row).  The taps in C order have
+    increasing flat offsets, so each row's columns come out sorted (no COO sort)."""
     c = K.shape[0] // 2
     N = int(np.prod(shape))
-    idx = np.arange(N).reshape(shape)
-    rows, cols, vals = [], [], []
-    for a in np.ndindex(*K.shape):
-        if K[a] == 0:
-            continue
-        off = [i - c for i in a]
-        src = tuple(slice(max(0, -o), n - max(0, o)) for o, n in zip(off, shape))
-        dst = tuple(slice(max(0, -o) + o, n - max(0, o) + o) for o, n in zip(off, shape))
-        r = idx[src].ravel()
-        rows.append(r)
-        cols.append(idx[dst].ravel())
-        vals.append(np.full(r.size, K[a]))
-    if not rows:
-        return sp.csr_matrix((N, N))
-    return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(N, N))
+    grid = np.indices(shape).reshape(len(shape), N)
+    taps = [a for a in np.ndindex(*K.shape) if K[a] != 0]
+    keep = np.zeros((N, max(len(taps), 1)), dtype=bool)
+    cols = np.zeros(keep.shape, dtype=np.int64)
+    vals = np.zeros(keep.shape)
+    strides = np.cumprod((1,) + tuple(shape[:0:-1]))[::-1]
+    for t, a in enumerate(taps):
+        off = np.array(a) - c
+        q = grid + off[:, None]
+        keep[:, t] = np.all((q >= 0) & (q < np.array(shape)[:, None]), axis=0)
+        cols[:, t] = np.arange(N) + int(off @ strides)
+        vals[:, t] = K[a]
+    if rows is not None:
+        keep &= rows.reshape(N, 1)
+    cols = cols[keep]
+    data = vals[keep] * dinv[cols]
+    indptr = np.concatenate(([0], np.cumsum(keep.sum(axis=1))))
+    return sp.csr_matrix((data, cols, indptr), shape=(N, N))
 
 
 #: registry: canonical smoother name -> class

@@ -105,6 +105,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--eval-sizes", type=_pos_int, nargs="*", default=None,
                    help="grid sizes of the sparse evaluation (default: --size and 4 (size + 1) - 1; the option alone skips it)")
     g.add_argument("--eval-problems", type=_pos_int, default=4, help="held-out problems of the class (default 4)")
+    g.add_argument("--eval-coarse-size", type=_pos_int, default=500,
+                   help="the evaluation solvers coarsen down to this many unknowns, as MultigridSolver (default 500)")
     g.add_argument("--rtol", type=_pos_float, default=1e-8, help="tolerance of the evaluation solves (default 1e-8)")
     g.add_argument("--maxiter", type=_pos_int, default=100, help="cycle cap of the evaluation solves (default 100)")
     g.add_argument("--progress", choices=["auto", "bar", "none"], default="auto",
@@ -138,9 +140,18 @@ def _check(args: argparse.Namespace) -> tuple[str | None, list]:
     elif os.path.splitext(plot)[1].lower() not in _PLOT_EXT:
         raise ValueError(f"--plot {plot!r}: the file name must end in one of {', '.join(_PLOT_EXT)}")
     _check_size(args.size, "--size")
-    sizes = [args.size, 4 * (args.size + 1) - 1] if args.eval_sizes is None else list(args.eval_sizes)
+    if args.eval_sizes is None:  # the training size (if the solver smooths there) and a 4x finer grid
+        sizes = [n for n in (args.size, 4 * (args.size + 1) - 1) if n * n > args.eval_coarse_size]
+    else:
+        sizes = list(args.eval_sizes)
+    from mgcore.coarsening import level_shapes
+
     for n in sizes:
         _check_size(n, "--eval-sizes")
+        if len(level_shapes((n, n), "dirichlet", None, args.eval_coarse_size)) < 2:
+            raise ValueError(f"--eval-sizes {n}: a {n}x{n} grid has at most --eval-coarse-size={args.eval_coarse_size} "
+                             "unknowns and is solved directly (no smoothing); use a larger size or a smaller "
+                             "--eval-coarse-size")
     for name in ("eps_range", "contrast_range"):
         lo, hi = getattr(args, name)
         if lo > hi:
@@ -223,7 +234,8 @@ def run_learn_smoother(args: argparse.Namespace) -> int:
     rows = []
     if sizes:
         smoothers = {"learned": {"name": "stencil", "file": args.out}, "jacobi": "jacobi", "rbgs": "rbgs"}
-        rows = evaluate_smoothers(held, sizes, smoothers, nu=nu, rtol=args.rtol, maxiter=args.maxiter, seed=args.seed)
+        rows = evaluate_smoothers(held, sizes, smoothers, nu=nu, rtol=args.rtol, maxiter=args.maxiter, seed=args.seed,
+                                  coarse_size=args.eval_coarse_size)
     eval_seconds = time.perf_counter() - t0
     payload = {
         "out": args.out, "plot": plot, "smoother": result.spec.describe(), "problem_class": pclass.to_dict(),

@@ -236,7 +236,8 @@ def format_rows(rows: Sequence[dict]) -> str:
     for r in rows:
         cyc = f"{r['cycles']}" if r["converged"] else f">{r['cycles']}"
         lf = f"{r['lfa']:.3f}" if r.get("lfa") is not None else "-"
-        wd = f"{r['work_per_digit']:.0f}" if math.isfinite(r["work_per_digit"]) else "inf"
+        wd = r["work_per_digit"]
+        wd = "-" if math.isnan(wd) else (f"{wd:.0f}" if math.isfinite(wd) else "inf")
         lines.append(f"{r['problem']:<24} {r['n']:>5} {r['smoother']:<10} {cyc:>7} {r['factor']:>7.3f} {lf:>6} "
                      f"{1e3 * r['seconds_per_cycle']:>9.1f} {r['work_per_cycle']:>8.1f} {wd:>10}")
     return "\n".join(lines)
