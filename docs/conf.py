@@ -33,6 +33,7 @@ extensions = [
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
     "numpydoc",
+    "matplotlib.sphinxext.plot_directive",
 ]
 
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
@@ -44,13 +45,18 @@ myst_enable_extensions = ["colon_fence", "dollarmath", "deflist"]
 myst_heading_anchors = 3
 
 # autodoc + numpydoc
-autodoc_default_options = {"members": True, "show-inheritance": False}
+
 autodoc_member_order = "bysource"
 autodoc_typehints = "none"  # the numpydoc Parameters sections say it
 autosummary_generate = False
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
+
+# figures drawn at build time ({plot} blocks), PNG only, no source links
+plot_formats = [("png", 110)]
+plot_html_show_source_link = False
+plot_html_show_formats = False
 
 html_theme = "furo"
 html_title = f"mgcore {release}"

@@ -2,14 +2,14 @@
 
 Seed 003 is He & Xu, *MgNet* (``003_16cadc847c125d93.txt`` in the seeds folder).
 
-================== =========================================================
-:func:`mg0`         seed 003 Algorithm 1 (MG0, fine-to-coarse smoothing)
+==================== =========================================================
+:func:`mg0`          seed 003 Algorithm 1 (MG0, fine-to-coarse smoothing)
 :func:`backslash_mg` seed 003 Algorithm 2 (\\-cycle)
-:func:`mgnet`       seed 003 Algorithm 3 (MgNet, FAS form, any ``Pi``)
-:func:`v_mgnet`     seed 003 Algorithm 4 (V-MgNet)
-:func:`cycle`       classical V-, W- and F-cycles with ``nu_pre``/``nu_post``
-:func:`fmg`         full multigrid (nested iteration with cycles)
-================== =========================================================
+:func:`mgnet`        seed 003 Algorithm 3 (MgNet, FAS form, any ``Pi``)
+:func:`v_mgnet`      seed 003 Algorithm 4 (V-MgNet)
+:func:`cycle`        classical V-, W- and F-cycles with ``nu_pre``/``nu_post``
+:func:`fmg`          full multigrid (nested iteration with cycles)
+==================== =========================================================
 
 Only ``+``, ``-``, scalar ``*`` and calls of the level's operations are used
 (``Level.smooth``, ``Level.restrict_residual``, ``Level.correct``, ``A``,

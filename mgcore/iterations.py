@@ -9,12 +9,12 @@ with ``A``).  The arithmetic uses only ``+``, ``-``, scalar ``*`` and calls of
 ``A`` and ``B``: the same code runs on numpy arrays, on numba-backed
 structured grids and on torch tensors.
 
-=========================== ==========================================
-:class:`ResidualCorrection`  seed 003 eq. (3.20), ``u += B(f - A u)``
+=================================== ==========================================
+:class:`ResidualCorrection`         seed 003 eq. (3.20), ``u += B(f - A u)``
 :class:`StepwiseResidualCorrection` eq. (3.20)/(6.4) with ``B^i`` per step
-:class:`MultiStep`           seed 003 eq. (3.21)-(3.22)
-:class:`ChebyshevSemiIteration` seed 003 eq. (3.23)-(3.24)
-=========================== ==========================================
+:class:`MultiStep`                  seed 003 eq. (3.21)-(3.22)
+:class:`ChebyshevSemiIteration`     seed 003 eq. (3.23)-(3.24)
+=================================== ==========================================
 
 No numpy or torch import is allowed in this module (a test enforces it).
 """

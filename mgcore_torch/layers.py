@@ -5,16 +5,16 @@ Every object here is an ``nn.Module`` that plays one role of a multigrid level
 constrained linear model for ResNet and MgNet*, 2023, Alg. 2 and 3; Xu, CBMS
 lectures 2023, "Practical MgNet with batch normalization"):
 
-=========================== ==============================================
+============================= ==============================================
 :func:`conv3x3`, :func:`conv` ``A^l``, ``B^l`` / ``B^{l,i}``: convolution, no bias
-:class:`ConvBNAct`           ``sigma_BN o K *_s``: ``R``, ``Pi`` (stride 2)
-:func:`make_stem`            ``f_in``: CIFAR / ImageNet stems (with max-pool)
-:class:`FixedTransfer`       fixed stride-2 ``Pi``: injection / full weighting
-:class:`Prolongation`        ``P``: transposed conv (V-MgNet, eq. 6.15)
-:class:`MgNetSmoother`       ``u <- u + sigma_BN o B o sigma_BN (f - A u)``
-:class:`DataFeatureMap`      nonlinear data-feature maps of GDFI (eq. 4.15)
-:class:`PolySmoother`        Poly-MgNet polynomial blocks (:mod:`.polylayers`)
-=========================== ==============================================
+:class:`ConvBNAct`            ``sigma_BN o K *_s``: ``R``, ``Pi`` (stride 2)
+:func:`make_stem`             ``f_in``: CIFAR / ImageNet stems (with max-pool)
+:class:`FixedTransfer`        fixed stride-2 ``Pi``: injection / full weighting
+:class:`Prolongation`         ``P``: transposed conv (V-MgNet, eq. 6.15)
+:class:`MgNetSmoother`        ``u <- u + sigma_BN o B o sigma_BN (f - A u)``
+:class:`DataFeatureMap`       nonlinear data-feature maps of GDFI (eq. 4.15)
+:class:`PolySmoother`         Poly-MgNet polynomial blocks (:mod:`.polylayers`)
+============================= ==============================================
 
 The smoothers subclass both ``nn.Module`` and
 :class:`mgcore.iterations.Smoother`, so :meth:`mgcore.hierarchy.Level.smooth`

@@ -22,22 +22,22 @@ gathers them.
 
 Operators (all read the face arrays of :class:`mgcore.problems.grid.GridLevelData`):
 
-======================== =====================================================
-:class:`StencilOperator`  ``A``: constant coefficients -> the kernel ``K_A``
-                          (conv or shifted adds); variable coefficients or
-                          Neumann boundaries -> a stencil field (shifted
-                          multiplies with the face weights, no conv)
-:class:`StridedConv`      ``R`` (stride-2 conv with ``K_R / 2^d`` or ``K_R``)
-                          and conv projections ``Pi``
-:class:`TransposedConv`   ``P`` (transposed stride-2 conv with ``K_R``)
-:class:`Injection`        ``Pi`` = nodal injection (seed 003 eq. 4.18)
-:class:`MatrixOperator`   a dense matrix over the flattened grid (coarse
-                          solve with a precomputed (pseudo-)inverse, random
-                          projections)
-:class:`PointwiseScaling` ``B(r) = w * r``: Jacobi ``omega / diag`` (5.6,
-                          5.8), Richardson ``omega``
+============================ =====================================================
+:class:`StencilOperator`     ``A``: constant coefficients -> the kernel ``K_A``
+                             (conv or shifted adds); variable coefficients or
+                             Neumann boundaries -> a stencil field (shifted
+                             multiplies with the face weights, no conv)
+:class:`StridedConv`         ``R`` (stride-2 conv with ``K_R / 2^d`` or ``K_R``)
+                             and conv projections ``Pi``
+:class:`TransposedConv`      ``P`` (transposed stride-2 conv with ``K_R``)
+:class:`Injection`           ``Pi`` = nodal injection (seed 003 eq. 4.18)
+:class:`MatrixOperator`      a dense matrix over the flattened grid (coarse
+                             solve with a precomputed (pseudo-)inverse, random
+                             projections)
+:class:`PointwiseScaling`    ``B(r) = w * r``: Jacobi ``omega / diag`` (5.6,
+                             5.8), Richardson ``omega``
 :class:`RedBlackGaussSeidel` red-black Gauss-Seidel with colour masks
-======================== =====================================================
+============================ =====================================================
 
 Boundary conditions follow :mod:`mgcore.problems.grid`: Dirichlet grids have
 ``n = 2^k - 1`` interior unknowns and use zero padding (coarse node ``i`` =

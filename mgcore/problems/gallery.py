@@ -6,13 +6,13 @@ side.  Seed 003 §5 (eq. 5.1-5.5) is the 2D case: the 5-point stencil ``K_A``
 (5.4) is both the finite-difference operator (scaled by ``h^-2``) and the
 P1 finite-element stiffness matrix.
 
-============================= ====================================================
-``poisson1d/2d/3d``            ``-u'' = f``, ``-Delta u = f`` (3/5/7-point)
+====================================== ====================================================
+``poisson1d/2d/3d``                    ``-u'' = f``, ``-Delta u = f`` (3/5/7-point)
 ``poisson(..., discretization="fem")`` 2D P1 finite elements (seed 003 eq. 5.1-5.3)
-``anisotropic2d``              ``-(eps u_xx + u_yy) = f``
-``variable2d / variable3d``    ``-div(k grad u) = f`` with cell-wise ``k``
-``bc="neumann"``               pure Neumann (singular; constants are the null space)
-============================= ====================================================
+``anisotropic2d``                      ``-(eps u_xx + u_yy) = f``
+``variable2d / variable3d``            ``-div(k grad u) = f`` with cell-wise ``k``
+``bc="neumann"``                       pure Neumann (singular; constants are the null space)
+====================================== ====================================================
 """
 
 from __future__ import annotations
