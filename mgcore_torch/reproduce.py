@@ -62,9 +62,16 @@ def paper_matches(paper: str, count: int) -> bool:
     return round(m, decimals) == value or math.floor(m * scale) / scale == value
 
 
+def _umask_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    os.chmod(tmp, _umask_mode())  # mkstemp creates 0600; give the file the usual permissions
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -78,6 +85,7 @@ def _atomic_png(fig: Any, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=path.parent)
     os.close(fd)
+    os.chmod(tmp, _umask_mode())
     try:
         fig.savefig(tmp, dpi=110)
         os.replace(tmp, path)
@@ -147,13 +155,14 @@ def _head(ds, n: int | None):
     return type(ds)(ds.images[:n].contiguous(), ds.labels[:n], ds.classes, name=ds.name)
 
 
-def _load(name: str, fashion_train: int, fashion_test: int, train_images: int | None = None):
+def _load(name: str, fashion_train: int, fashion_test: int, train_images: int | None = None,
+          fashion_size: int | None = None):
     from . import load_dataset, load_digits_dataset
 
     if name == "digits":
         train, test = load_digits_dataset()
         return _head(train, train_images), test
-    train, test = load_dataset("fashion-mnist")
+    train, test = load_dataset("fashion-mnist", size=fashion_size)
     return _head(train, train_images or fashion_train), _head(test, fashion_test)
 
 
@@ -286,8 +295,8 @@ def _markdown(report: dict) -> str:
 def reproduce(out: str | os.PathLike = "mgcore-reproduce", *, quick: bool = False, budget: float | None = None,
               epochs: int | None = None, seeds: int | None = None, datasets: Sequence[str] | None = None,
               tables: Sequence[str] | None = None, rows_per_table: int | None = None, threads: int = 1,
-              device: str = "cpu", fashion_train: int = 6000, fashion_test: int = 2000, command: str = "",
-              log: Callable[[str], None] | None = print) -> dict:
+              device: str = "cpu", fashion_train: int = 6000, fashion_test: int = 2000, fashion_size: int | None = 14,
+              command: str = "", log: Callable[[str], None] | None = print) -> dict:
     """Run the reproduction and write ``report.md``, ``report.json`` and one PNG per table into ``out``.
 
     Parameters
@@ -307,7 +316,8 @@ def reproduce(out: str | os.PathLike = "mgcore-reproduce", *, quick: bool = Fals
         Seeds per model (default 3; quick 1).
     datasets : sequence of {"digits", "fashion-mnist"}
         Data sets (default digits).  Fashion-MNIST uses the first
-        ``fashion_train`` / ``fashion_test`` images.
+        ``fashion_train`` / ``fashion_test`` images, resized to
+        ``fashion_size`` (default 14; None keeps 28x28).
     tables : sequence of str, optional
         Keys of :data:`~mgcore_torch.reproduce_tables.EXPERIMENTS` (default all).
     rows_per_table : int, optional
@@ -331,6 +341,9 @@ def reproduce(out: str | os.PathLike = "mgcore-reproduce", *, quick: bool = Fals
     datasets = tuple(base["datasets"] if datasets is None else datasets)
     rows_per_table = base["rows_per_table"] if rows_per_table is None else rows_per_table
     _check_args(budget, epochs, seeds, datasets, tables, rows_per_table, threads, fashion_train, fashion_test)
+    if fashion_size is not None and (isinstance(fashion_size, bool) or not isinstance(fashion_size, int)
+                                     or fashion_size < 4):
+        raise ValueError(f"fashion_size must be an int >= 4 or None, got {fashion_size!r}")
     try:
         import matplotlib  # noqa: F401
     except ImportError as exc:
@@ -345,7 +358,7 @@ def reproduce(out: str | os.PathLike = "mgcore-reproduce", *, quick: bool = Fals
     t_start = time.perf_counter()
     say("parameter counts at the papers' scale ...")
     counts = _count_rows()
-    data = {d: _load(d, fashion_train, fashion_test, base["train_images"]) for d in datasets}
+    data = {d: _load(d, fashion_train, fashion_test, base["train_images"], fashion_size) for d in datasets}
     experiments = []
     for exp in EXPERIMENTS:
         if tables and exp.key not in tables:
@@ -366,6 +379,7 @@ def reproduce(out: str | os.PathLike = "mgcore-reproduce", *, quick: bool = Fals
         settings=dict(quick=quick, budget=budget, epochs=epochs, seeds=seeds, datasets=list(datasets),
                       tables=list(tables or []), rows_per_table=rows_per_table, train_images=base["train_images"],
                       threads=threads, device=device, fashion_train=fashion_train, fashion_test=fashion_test,
+                      fashion_size=fashion_size,
                       command=command or "mgcore reproduce" + (" --quick" if quick else ""),
                       date=time.strftime("%Y-%m-%d %H:%M:%S"), machine=f"{platform.machine()} {platform.system()}",
                       python=platform.python_version(), torch=torch.__version__, cpus=os.cpu_count()),
@@ -396,6 +410,7 @@ def add_reproduce_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="cpu", help="training device (default cpu)")
     p.add_argument("--fashion-train", type=int, default=6000, help="Fashion-MNIST training images used (default 6000)")
     p.add_argument("--fashion-test", type=int, default=2000, help="Fashion-MNIST test images used (default 2000)")
+    p.add_argument("--fashion-size", type=int, default=14, help="Fashion-MNIST image size (default 14; 28 = full)")
     p.add_argument("--json", action="store_true", help="print the report as JSON instead of progress lines")
 
 
@@ -406,6 +421,7 @@ def run_reproduce(args: argparse.Namespace) -> int:
                        datasets=split(args.data), tables=split(args.tables), rows_per_table=args.rows,
                        threads=args.threads, device=args.device,
                        fashion_train=args.fashion_train, fashion_test=args.fashion_test,
+                       fashion_size=None if args.fashion_size == 28 else args.fashion_size,
                        command="mgcore " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["reproduce"] else "",
                        log=None if args.json else print)
     if args.json:

@@ -59,3 +59,11 @@ def test_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="seeds must be a positive int"):
         reproduce(tmp_path, quick=True, seeds=0, log=None)
     assert not list(tmp_path.iterdir())  # nothing written before the checks
+
+
+def test_help_lists_the_options():
+    p = subprocess.run([sys.executable, "-m", "mgcore", "reproduce", "--help"], capture_output=True, text=True,
+                       env=ENV, timeout=300)
+    assert p.returncode == 0 and "usage: mgcore reproduce" in p.stdout
+    for opt in ("--quick", "--out", "--data", "--budget", "--seeds", "--tables", "--fashion-size", "--device"):
+        assert opt in p.stdout
