@@ -238,7 +238,7 @@ def from_domains(domains: Mapping[str, Domain]) -> Any:
 
 
 # ============================================================================ shared parameter domains
-#: Projection kinds understood by :func:`random_projection` (seed 003 §6: any ``Pi``).
+#: Projection kinds understood by :func:`random_projection` (He & Xu, MgNet, 2019, §6: any ``Pi``).
 PROJECTION_KINDS = ("injection", "full-weighting", "zero", "random")
 
 #: Smoother specs in the common grammar (:func:`mgcore.config.parse_smoother_spec`), valid in both backends.
@@ -252,15 +252,15 @@ SMOOTHER_DOMAIN = OneOf(
     Tuples(Just("richardson"), Tuples()),
 )
 
-#: A real root of ``q`` away from zero (seed 000 eq. 15).
+#: A real root of ``q`` away from zero (van Betteray et al., Poly-MgNet, 2025, eq. 15).
 REAL_ROOT = OneOf(Floats(0.5, 8.0), Floats(-8.0, -0.5))
-#: A complex-conjugate pair ``(a, b)``, ``z = a + ib`` (seed 000 eq. 17).
+#: A complex-conjugate pair ``(a, b)``, ``z = a + ib`` (van Betteray et al., Poly-MgNet, 2025, eq. 17).
 CONJUGATE_PAIR = Tuples(Floats(-4.0, 4.0), Floats(0.5, 4.0))
 #: A root or a pair.
 ROOT = OneOf(REAL_ROOT, CONJUGATE_PAIR)
 #: Roots of a residual polynomial, 1 to 4 factors.
 ROOTS = Lists(ROOT, min_size=1, max_size=4)
-#: Coefficients ``alpha`` of the g-factors ``1 - alpha x^2`` (seed 000 eq. 20).
+#: Coefficients ``alpha`` of the g-factors ``1 - alpha x^2`` (van Betteray et al., Poly-MgNet, 2025, eq. 20).
 G_COEFFICIENTS = Lists(Floats(0.001, 0.2), max_size=2)
 
 
@@ -328,7 +328,7 @@ def spd_problem(dim: int = 2, k: int = 3, bc: str = "dirichlet", eps: float | No
 
 
 def random_projection(kind: str, shape: Sequence[int], bc: str, seed: int = 0, backend: str = "sparse") -> Any:
-    """A projection ``Pi`` from a grid of ``shape`` to its coarse grid (seed 003 eq. 6.5, any ``Pi``).
+    """A projection ``Pi`` from a grid of ``shape`` to its coarse grid (He & Xu, MgNet, 2019, eq. 6.5).
 
     Parameters
     ----------
@@ -531,10 +531,10 @@ def torch_hierarchies(dims: Sequence[int] = (2,), ks: Sequence[int] = (3, 4),
 
 
 def polynomial_roots(min_size: int = 1, max_size: int = 4) -> Any:
-    """Strategy of root lists: real roots ``|r| >= 0.5`` and conjugate pairs ``(a, b)`` (seed 000 eq. 15, 17)."""
+    """Strategy of root lists: real roots ``|r| >= 0.5`` and conjugate pairs ``(a, b)`` (van Betteray et al., 2025, eq. 15, 17)."""
     return Lists(ROOT, min_size=min_size, max_size=max_size).strategy()
 
 
 def g_coefficients(max_size: int = 2) -> Any:
-    """Strategy of g-factor coefficients ``alpha`` of ``1 - alpha x^2`` (seed 000 eq. 20)."""
+    """Strategy of g-factor coefficients ``alpha`` of ``1 - alpha x^2`` (van Betteray et al., Poly-MgNet, 2025, eq. 20)."""
     return Lists(Floats(0.001, 0.2), max_size=max_size).strategy()
