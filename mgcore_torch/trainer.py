@@ -363,7 +363,7 @@ class Trainer(CheckpointMixin):
         """Seconds of :meth:`fit` so far, the same on every process (rank 0's clock)."""
         now = self.elapsed + (time.perf_counter() - self._fit_clock if self._fit_clock is not None else 0.0)
         if self.world_size > 1:
-            now = float(tdist.broadcast(torch.tensor([now], dtype=torch.float64)).item())
+            now = float(tdist.broadcast(torch.tensor([now], dtype=torch.float64, device=self.device)).item())
         return now
 
     @property
@@ -437,7 +437,8 @@ class Trainer(CheckpointMixin):
                     self._postfix(bar, loss_sum, correct, count, t0, refresh=True)
                 bar.close()
         seconds = time.perf_counter() - t0
-        totals = tdist.all_reduce_sum(torch.tensor([loss_sum, correct, count], dtype=torch.float64)).tolist()
+        totals = tdist.all_reduce_sum(torch.tensor([loss_sum, correct, count], dtype=torch.float64,
+                                                   device=self.device)).tolist()
         loss_sum, correct, count = totals[0], int(totals[1]), int(totals[2])
         if count == 0:
             if self.stop_reason == "budget":
@@ -488,10 +489,11 @@ class Trainer(CheckpointMixin):
         finally:
             self.model.train(was_training)
         if reduce:
-            totals = tdist.all_reduce_sum(torch.tensor([loss_sum, correct, count], dtype=torch.float64)).tolist()
+            totals = tdist.all_reduce_sum(torch.tensor([loss_sum, correct, count], dtype=torch.float64,
+                                                       device=self.device)).tolist()
             loss_sum, correct, count = totals[0], int(totals[1]), int(totals[2])
             if matrix is not None:
-                matrix = tdist.all_reduce_sum(matrix.to(torch.int64))
+                matrix = tdist.all_reduce_sum(matrix.to(self.device, torch.int64)).cpu()  # nccl: device tensors
         if count == 0:
             raise ValueError("evaluation loader yielded no samples")
         result = {"loss": loss_sum / count, "accuracy": correct / count, "samples": count}
