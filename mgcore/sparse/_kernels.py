@@ -632,6 +632,21 @@ def _fw_split(ra, rb, rc, fcI):
 
 
 @njit(**_JIT)
+def _split_sweeps(S, cst, nsweeps, c1, i, n0, n1):
+    """The half-sweeps of :func:`rbgs2` at wavefront step ``i`` on the ring ``S``."""
+    ns = S.shape[0]
+    for s in range(nsweeps):
+        r1 = i - 2 * s
+        par = (r1 + c1) % 2
+        if 0 <= r1 < n0:
+            # colour 1 on row r1 starts at k = par
+            _split_gs(S, (r1 - 1) % ns, r1 % ns, (r1 + 1) % ns, par, r1 == 0 or r1 == n0 - 1, cst, n1)
+        r2 = r1 - 1
+        if 0 <= r2 < n0:
+            _split_gs(S, (r2 - 1) % ns, r2 % ns, (r2 + 1) % ns, par, r2 == 0 or r2 == n0 - 1, cst, n1)
+
+
+@njit(**_JIT)
 def _split_step(u, f, cst, nsweeps, c1, S, i):
     """Step ``i`` of the split wavefront: load row ``i + 1``, do the
     half-sweeps of :func:`rbgs2` at step ``i``, store the final row
@@ -643,15 +658,7 @@ def _split_step(u, f, cst, nsweeps, c1, S, i):
         _split_load(u, f, r, S, r % ns)
     elif r == n0:
         _split_zero(S, r % ns)
-    for s in range(nsweeps):
-        r1 = i - 2 * s
-        par = (r1 + c1) % 2
-        if 0 <= r1 < n0:
-            # colour 1 on row r1 starts at k = par
-            _split_gs(S, (r1 - 1) % ns, r1 % ns, (r1 + 1) % ns, par, r1 == 0 or r1 == n0 - 1, cst, n1)
-        r2 = r1 - 1
-        if 0 <= r2 < n0:
-            _split_gs(S, (r2 - 1) % ns, r2 % ns, (r2 + 1) % ns, par, r2 == 0 or r2 == n0 - 1, cst, n1)
+    _split_sweeps(S, cst, nsweeps, c1, i, n0, n1)
     rf = i - 2 * nsweeps + 1
     if 0 <= rf < n0:
         _split_store(u, rf, S, rf % ns)
@@ -721,6 +728,218 @@ def rbgs2_restrict_split(u, f, wx, wy, cst, const, nsweeps, red_first, z, fc, of
             if rr == n0 - 1 and (rr - 1) % 2 == 0 and (rr - 1) // 2 < nc0:
                 ra = R[(rr - 1) % 3] if rr >= 1 else zr
                 _fw_split(ra, R[rr % 3], zr, fc[(rr - 1) // 2])
+
+
+# ---------------------------------------------------------------------------
+# Fused coarse-grid correction + post-smoothing, and the mixed-precision
+# refinement step, on colour-split rows (uniform Dirichlet levels, off = 1)
+# ---------------------------------------------------------------------------
+
+
+@njit(**_JIT)
+def _split_load_f(f, r, S, slot):
+    """Ring slot ``slot`` := (zero iterate, row ``r`` of ``f``) de-interleaved (a cycle from zero)."""
+    n1 = f.shape[1]
+    no = np.uint64(n1 // 2)
+    R = np.uint64(r)
+    o = _U1
+    eu = S[slot, 0]
+    ou = S[slot, 1]
+    for m in range(eu.shape[0]):
+        eu[m] = 0.0
+        ou[m] = 0.0
+    ef = S[slot, 2]
+    of = S[slot, 3]
+    for m in range(np.uint64(0), no):
+        ef[m] = f[R, _U2 * m]
+        of[m] = f[R, _U2 * m + o]
+    if n1 % 2 == 1:
+        ef[no] = f[R, np.uint64(n1 - 1)]
+
+
+@njit(**_JIT)
+def _split_load_prolong(u, f, r, S, slot, e, erow):
+    """Ring slot ``slot`` := row ``r`` of ``u + P e`` and of ``f``, de-interleaved.
+
+    The correction is the arithmetic of :func:`prolong_add2` (``off = 1``):
+    ``erow`` is the coarse row interpolated along axis 0 (:func:`_coarse_row`),
+    odd points add ``1.0 * erow[m + 1]``, even points ``0.5 * (erow[m] + erow[m + 1])``,
+    so the iterate is bitwise that of :func:`prolong_add2` followed by the sweeps."""
+    n1 = u.shape[1]
+    no = np.uint64(n1 // 2)
+    R = np.uint64(r)
+    o = _U1
+    _coarse_row(e, r, 1, erow)
+    eu = S[slot, 0]
+    ou = S[slot, 1]
+    alpha = 1.0
+    h = 0.5 * alpha
+    for m in range(np.uint64(0), no):
+        ou[m] = u[R, _U2 * m + o] + alpha * erow[m + o]
+        eu[m] = u[R, _U2 * m] + h * (erow[m] + erow[m + o])
+    if n1 % 2 == 1:
+        eu[no] = u[R, np.uint64(n1 - 1)] + h * (erow[no] + erow[no + o])
+    ef = S[slot, 2]
+    of = S[slot, 3]
+    for m in range(np.uint64(0), no):
+        ef[m] = f[R, _U2 * m]
+        of[m] = f[R, _U2 * m + o]
+    if n1 % 2 == 1:
+        ef[no] = f[R, np.uint64(n1 - 1)]
+
+
+@njit(**_JIT)
+def _split_store_add(x, r, S, slot):
+    """``x[r] += `` the iterate in ring slot ``slot`` (interleaved; ``x`` may be of a wider dtype)."""
+    n1 = x.shape[1]
+    no = np.uint64(n1 // 2)
+    R = np.uint64(r)
+    o = _U1
+    eu = S[slot, 0]
+    ou = S[slot, 1]
+    for m in range(np.uint64(0), no):
+        x[R, _U2 * m] += eu[m]
+        x[R, _U2 * m + o] += ou[m]
+    if n1 % 2 == 1:
+        x[R, np.uint64(n1 - 1)] += eu[no]
+
+
+@njit(**_JIT)
+def rbgs2_split_prolong(u, f, cst, nsweeps, red_first, e, erow, want_norm, S, R):
+    """``u += P e`` (:func:`prolong_add2`, ``off = 1``) and :func:`rbgs2_split`, in one pass.
+
+    The correction is added while a row enters the colour-split ring, so
+    ``u`` is read and written once for the coarse-grid correction and the
+    ``nsweeps`` post-smoothing sweeps together; the iterate and the fused
+    residual norm (returned when ``want_norm``, else 0) are bitwise those of
+    :func:`prolong_add2` followed by :func:`rbgs2_split`.  ``erow``:
+    ``(nc1 + 2,)`` scratch; ``S``, ``R``: as :func:`rbgs2_split`.
+    """
+    n0, n1 = u.shape
+    c1 = 0 if red_first else 1
+    acc = 0.0
+    ns = S.shape[0]
+    no = n1 // 2
+    for slot in range(ns):
+        _split_zero(S, slot)
+    if n0 > 0:
+        _split_load_prolong(u, f, 0, S, 0, e, erow)
+    steps = n0 + 2 * nsweeps - 1 + (1 if want_norm else 0)
+    for i in range(steps):
+        r = i + 1
+        if r < n0:
+            _split_load_prolong(u, f, r, S, r % ns, e, erow)
+        elif r == n0:
+            _split_zero(S, r % ns)
+        _split_sweeps(S, cst, nsweeps, c1, i, n0, n1)
+        rf = i - 2 * nsweeps + 1
+        if 0 <= rf < n0:
+            _split_store(u, rf, S, rf % ns)
+        if want_norm:
+            rr = i - 2 * nsweeps
+            if 0 <= rr < n0:
+                _split_res(S, (rr - 1) % ns, rr % ns, (rr + 1) % ns, rr == 0 or rr == n0 - 1, cst, n1, R[0])
+                acc += _ssq(R[0, 0, : n1 - no]) + _ssq(R[0, 1, :no])
+    return acc
+
+
+@njit(**_JIT)
+def split_pre_zero(e, r, cst, nsweeps, fc, S, R):
+    """Pre-smoothing of ``A e = r`` from ``e = 0`` and ``fc = R(r - A e)``, in one pass.
+
+    Bitwise :func:`rbgs2_restrict_split` (red first) on a zero-filled ``e``,
+    without reading ``e``: the first step of a correction cycle (the
+    mixed-precision refinement of :class:`mgcore.sparse.structured.mixed.MixedRefinement`).
+    ``e`` is written, ``S``/``R`` as :func:`rbgs2_restrict_split`.
+    """
+    n0, n1 = e.shape
+    nc0 = fc.shape[0]
+    ns = S.shape[0]
+    for q in range(2):
+        zr = R[3, q]
+        for m in range(zr.shape[0]):
+            zr[m] = 0.0
+    zr = R[3]
+    for slot in range(ns):
+        _split_zero(S, slot)
+    if n0 > 0:
+        _split_load_f(r, 0, S, 0)
+    for i in range(n0 + 2 * nsweeps):
+        rl = i + 1
+        if rl < n0:
+            _split_load_f(r, rl, S, rl % ns)
+        elif rl == n0:
+            _split_zero(S, rl % ns)
+        _split_sweeps(S, cst, nsweeps, 0, i, n0, n1)
+        rf = i - 2 * nsweeps + 1
+        if 0 <= rf < n0:
+            _split_store(e, rf, S, rf % ns)
+        rr = i - 2 * nsweeps
+        if 0 <= rr < n0:
+            _split_res(S, (rr - 1) % ns, rr % ns, (rr + 1) % ns, rr == 0 or rr == n0 - 1, cst, n1, R[rr % 3])
+            c = rr - 1
+            if c >= 1 and (c - 1) % 2 == 0 and (c - 1) // 2 < nc0:
+                _fw_split(R[(c - 1) % 3], R[c % 3], R[rr % 3], fc[(c - 1) // 2])
+            if rr == n0 - 1 and (rr - 1) % 2 == 0 and (rr - 1) // 2 < nc0:
+                ra = R[(rr - 1) % 3] if rr >= 1 else zr
+                _fw_split(ra, R[rr % 3], zr, fc[(rr - 1) // 2])
+
+
+@njit(**_JIT)
+def _res_cast_row2(x, b, wx, wy, cst, const, q, row, z, r):
+    """Row ``q`` of ``b - A x`` (wide arithmetic, :func:`_res_row2`) into ``r[q]`` (narrow); returns its sum of squares."""
+    _res_row2(x, b, wx, wy, cst, const, q, row, 1, z)
+    rq = r[q]
+    for k in range(row.shape[0]):
+        rq[k] = row[k]
+    return _ssq(row)
+
+
+@njit(**_JIT)
+def split_post_update(x, b, wx, wy, cst64, const, z, row, e, r, cst, nsweeps, red_first, ec, erow, S):
+    """The last pass of a mixed-precision refinement step, fused.
+
+    With the pre-smoothed correction ``e`` (narrow dtype) of ``A e = r`` and
+    the coarse correction ``ec``: ``e += P ec`` and ``nsweeps`` post-smoothing
+    sweeps (:func:`rbgs2_split_prolong`), ``x += e`` (``x`` wide), and the new
+    residual ``r = b - A x`` (computed wide, stored narrow) one row behind;
+    returns ``||b - A x||^2`` (wide, summed row by row as :func:`resnorm2`).
+    ``e`` is left stale.  Bitwise equal to :func:`prolong_add2`,
+    :func:`rbgs2_split`, ``x += e`` and :func:`stencil2` (cast) one after the other.
+    ``wx``, ``wy``, ``cst64``, ``const``, ``z``, ``row``: the wide fine
+    operator (:meth:`StencilOperator.args`) and its scratch rows.
+    """
+    n0, n1 = e.shape
+    c1 = 0 if red_first else 1
+    ns = S.shape[0]
+    acc = 0.0
+    for slot in range(ns):
+        _split_zero(S, slot)
+    if n0 > 0:
+        _split_load_prolong(e, r, 0, S, 0, ec, erow)
+    for i in range(n0 + 2 * nsweeps):
+        rl = i + 1
+        if rl < n0:
+            _split_load_prolong(e, r, rl, S, rl % ns, ec, erow)
+        elif rl == n0:
+            _split_zero(S, rl % ns)
+        _split_sweeps(S, cst, nsweeps, c1, i, n0, n1)
+        rf = i - 2 * nsweeps + 1
+        if 0 <= rf < n0:
+            _split_store_add(x, rf, S, rf % ns)
+        q = rf - 1
+        if 0 <= q < n0:
+            acc += _res_cast_row2(x, b, wx, wy, cst64, const, q, row, z, r)
+    return acc
+
+
+@njit(**_JIT)
+def residual_cast2(x, b, wx, wy, cst, const, z, row, r):
+    """``r = b - A x`` computed in the dtype of ``x`` and stored in that of ``r``; returns ``||b - A x||^2``."""
+    acc = 0.0
+    for q in range(x.shape[0]):
+        acc += _res_cast_row2(x, b, wx, wy, cst, const, q, row, z, r)
+    return acc
 
 
 @njit(**_PJIT)

@@ -145,6 +145,13 @@ class MultigridSolver(MultigridFrontend):
         Grid of a matrix ``problem``.
     bc : {"dirichlet", "neumann"}
         Boundary convention of a matrix ``problem``'s grid.
+    precision : {None, "float64", "float32", "mixed"}
+        ``"mixed"``: float32 cycles inside a float64 residual refinement
+        (``r = b - A x`` in float64, ``e = cycle_32(r)``, ``x += e``), the
+        option of :class:`mgcore_torch.TorchMultigridSolver`; reaches float64
+        tolerances with about the float64 cycle count while the cycles move
+        half the bytes (:mod:`mgcore.sparse.structured.mixed`).  ``None``
+        follows ``dtype`` (which is ignored when ``precision`` is given).
     """
 
     backend = "sparse"
@@ -167,11 +174,19 @@ class MultigridSolver(MultigridFrontend):
         coarse_size: int = 500,
         grid_shape: tuple | None = None,
         bc: str = "dirichlet",
+        precision: str | None = None,
     ):
         t0 = time.perf_counter()
-        self.dtype = np.dtype(dtype)
+        from .structured.mixed import PRECISIONS
+
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        self.dtype = np.dtype(dtype if precision is None else (np.float64 if precision == "mixed" else precision))
         if self.dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
             raise ValueError(f"dtype must be float64 or float32, got {self.dtype}")
+        self.precision = "mixed" if precision == "mixed" else self.dtype.name
+        #: dtype of the levels (the cycles): float32 for precision "float32" and "mixed"
+        self.cycle_dtype = np.dtype(np.float32) if self.precision in ("mixed", "float32") else np.dtype(np.float64)
         self._init_options(nu, cycle)
         if isinstance(threads, bool) or not hasattr(threads, "__index__") or int(threads) < 1:
             raise ValueError(f"threads must be an int >= 1, got {threads!r}")
@@ -253,16 +268,21 @@ class MultigridSolver(MultigridFrontend):
             from .structured import build_structured_levels
 
             levels = build_structured_levels(
-                self.problem, datas, smoother=self.smoothers, dtype=self.dtype, threads=self.threads, inplace=True
+                self.problem, datas, smoother=self.smoothers, dtype=self.cycle_dtype, threads=self.threads, inplace=True
             )
         else:
             levels = self._sparse_levels(datas)
         self.hierarchy = Hierarchy(levels)
+        self._mixed = self._A64 = None
+        if self.precision == "mixed":
+            self._build_mixed()
         self.setup_seconds = time.perf_counter() - t0
 
     # ------------------------------------------------------------------ setup
     @staticmethod
     def _axis_strengths(data: Any) -> list:
+        if data.uniform is not None:  # constant coefficients: no per-node arrays needed
+            return [2.0 * float(w) for w in data.uniform]
         from .structured.line import direction_strengths
 
         s = direction_strengths(data)
@@ -301,7 +321,11 @@ class MultigridSolver(MultigridFrontend):
             return "rbgs"
         from .structured.line import ANISOTROPY_THRESHOLD, anisotropy
 
-        worst, _ = anisotropy(data)
+        if data.uniform is not None:  # constant coefficients: the ratio of the face weights, no per-node arrays
+            w = [float(v) for v in data.uniform]
+            worst = max(w) / min(w) if min(w) > 0 else math.inf
+        else:
+            worst, _ = anisotropy(data)
         return "line-gs" if worst > ANISOTROPY_THRESHOLD else "rbgs"
 
     def _choose_fast(self, fast: bool | None) -> tuple[bool, str]:
@@ -324,6 +348,21 @@ class MultigridSolver(MultigridFrontend):
             )
         return ok, reason
 
+    def _build_mixed(self) -> None:
+        """The float64 fine operator and the refinement loop of ``precision="mixed"``."""
+        from .structured.mixed import MatrixResidual, MixedRefinement
+
+        if self.fast:
+            from .structured import StencilOperator
+
+            op = StencilOperator(self._datas[0], np.float64, self.threads)
+            self._A64 = op.apply
+            self._mixed = MixedRefinement(self.hierarchy, op.residual, op64=op)
+        else:
+            A = (self._matrix if hasattr(self, "_matrix") else self._datas[0].matrix()).astype(np.float64).tocsr()
+            self._A64 = MatrixOperator(A)
+            self._mixed = MixedRefinement(self.hierarchy, MatrixResidual(A))
+
     def _sparse_levels(self, datas: list) -> list[Level]:
         sm = _smoothers()
         levels: list[Level] = []
@@ -332,7 +371,7 @@ class MultigridSolver(MultigridFrontend):
             last = l == len(datas) - 1
             if l > 0 and self.coarse == "rediscretize":
                 A = data.matrix()
-            A = A.astype(self.dtype)
+            A = A.astype(self.cycle_dtype)
             name, kw = self.smoothers[l]
             B = sm.build_smoother(name, kw, A, grid=data, post=False)
             B_post = sm.build_smoother(name, kw, A, grid=data, post=True)
@@ -341,13 +380,13 @@ class MultigridSolver(MultigridFrontend):
                 axes = [a for a, (n, c) in enumerate(zip(data.shape, datas[l + 1].shape)) if n != c]
                 Pm = prolongation_axes(data.shape, self.bc, axes)
                 scale = 0.5 ** len(axes) if self.restriction == "full-weighting" else 1.0
-                P, R = MatrixOperator(Pm.astype(self.dtype)), MatrixOperator((Pm.T * scale).tocsr().astype(self.dtype))
+                P, R = MatrixOperator(Pm.astype(self.cycle_dtype)), MatrixOperator((Pm.T * scale).tocsr().astype(self.cycle_dtype))
             elif not last:
-                Pm = prolongation(data.shape, self.bc, self.interpolation).astype(self.dtype)
-                Rm = restriction(data.shape, self.bc, self.interpolation, self.restriction).astype(self.dtype)
+                Pm = prolongation(data.shape, self.bc, self.interpolation).astype(self.cycle_dtype)
+                Rm = restriction(data.shape, self.bc, self.interpolation, self.restriction).astype(self.cycle_dtype)
                 P, R = MatrixOperator(Pm), MatrixOperator(Rm)
-                Pi = MatrixOperator(injection(data.shape, self.bc).astype(self.dtype))
-            coarse_solve = DenseSolve(A, singular=self.singular, dtype=self.dtype) if last else None
+                Pi = MatrixOperator(injection(data.shape, self.bc).astype(self.cycle_dtype))
+            coarse_solve = DenseSolve(A, singular=self.singular, dtype=self.cycle_dtype) if last else None
             levels.append(
                 Level(
                     A=MatrixOperator(A), B=B, R=R, Pi=Pi, P=P, B_post=B_post, coarse_solve=coarse_solve,
@@ -379,18 +418,20 @@ class MultigridSolver(MultigridFrontend):
     def _header(self) -> str:
         return (
             f"MultigridSolver({self.problem.name if hasattr(self.problem, 'name') else 'matrix'}, "
-            f"{'fast structured' if self.fast else 'sparse'} path, dtype={self.dtype.name})"
+            f"{'fast structured' if self.fast else 'sparse'} path, dtype={self.dtype.name}"
+            + (", precision=mixed)" if self.precision == "mixed" else ")")
         )
 
     def _extra_repr_lines(self) -> list:
         return [] if self.fast or not self.fast_reason else [f"  (not on the structured path: {self.fast_reason})"]
 
     # --------------------------------------------------------- vector hooks
-    def _to_level(self, b: np.ndarray) -> np.ndarray:
-        """Bring a flat or grid-shaped vector into the fine level's layout."""
+    def _to_level(self, b: np.ndarray, dtype: Any = None) -> np.ndarray:
+        """Bring a flat or grid-shaped vector into the fine level's layout (default dtype: the solver's)."""
+        dt = self.dtype if dtype is None else dtype
         if self.fast:
-            return np.ascontiguousarray(b.reshape(self.grid_shape), dtype=self.dtype)
-        return np.ascontiguousarray(b.reshape(-1), dtype=self.dtype)
+            return np.ascontiguousarray(b.reshape(self.grid_shape), dtype=dt)
+        return np.ascontiguousarray(b.reshape(-1), dtype=dt)
 
     def _check_rhs(self, b: Any, name: str = "b") -> np.ndarray:
         try:
@@ -402,7 +443,7 @@ class MultigridSolver(MultigridFrontend):
             raise ValueError(f"{name} must have shape ({n},) or {tuple(self.grid_shape)}, got {arr.shape}")
         if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
             raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
-        if not np.all(np.isfinite(arr)):
+        if arr.size and not (math.isfinite(float(arr.max())) and math.isfinite(float(arr.min()))):  # NaN propagates
             raise ValueError(f"{name} contains NaN or Inf")
         return arr
 
@@ -427,38 +468,48 @@ class MultigridSolver(MultigridFrontend):
         return not bool(np.any(b))
 
     def _absmax(self, b):
-        return float(np.abs(b).max()) if b.size else 0.0
+        return max(float(b.max()), -float(b.min())) if b.size else 0.0  # no temporary array
 
     def _residual_norm(self, b, x, fmt, rtol, atol, zero_start):
+        if getattr(self, "_mixed", None) is not None:
+            from .structured.mixed import MixedNorm
+
+            return MixedNorm(self._mixed, b, self._mixed.start(b, x, zero_start))
         first = float(np.linalg.norm(b.reshape(-1))) if zero_start else None  # ||b - A 0|| without the product
         return _Norm(self.levels[0], b, first)
 
+    def _stationary_step(self, kind, b, x):
+        if getattr(self, "_mixed", None) is not None:
+            return self._mixed.step(kind, b, x, self.nu_pre, self.nu_post)
+        return super()._stationary_step(kind, b, x)
+
     def _stationary_context(self):
         fine = self.levels[0]
-        if self.fast and self.nu_post > 0:
+        if self.fast and self.nu_post > 0 and getattr(self, "_mixed", None) is None:
             return fine.fused_norm_tracking()
         return nullcontext()
 
     def _precondition(self, kind, r):
-        shaped = self._to_level(np.asarray(r, dtype=self.dtype))
+        shaped = self._to_level(np.asarray(r), getattr(self, "cycle_dtype", self.dtype))
         e = self._run_cycle(kind, shaped, None)
-        return np.array(e, copy=True).reshape(np.shape(r))
+        return np.array(e, dtype=self.dtype, copy=True).reshape(np.shape(r))
 
     def _operator(self):
-        return self.levels[0].A
+        return self.levels[0].A if getattr(self, "_A64", None) is None else self._A64
 
     def _dot(self, a, b):
         return _dot(a, b)
 
     def _gmres(self, b, x, M, rtol, atol, maxiter, callback):
-        return _fgmres(self.levels[0].A, b, x, M, rtol, atol, maxiter, callback)
+        return _fgmres(self._operator(), b, x, M, rtol, atol, maxiter, callback)
 
     def _finish(self, x, fmt):
         # x is this solve's own array (level 1 iterated in place in it): no copy
         return np.asarray(x, dtype=self.dtype).reshape(fmt)
 
     def _info(self, fmt):
-        return {"path": "fast" if self.fast else "sparse", "dtype": self.dtype.name, "fast_reason": self.fast_reason}
+        return {"path": "fast" if self.fast else "sparse", "dtype": self.dtype.name, "fast_reason": self.fast_reason,
+                "precision": getattr(self, "precision", self.dtype.name)}
 
     def _check_cg(self) -> None:
         self._check_spd_for_cg()

@@ -299,17 +299,35 @@ class StructuredLevel(Level):
         return U
 
     def smooth_restrict(self, f: Any, u: Any, nu: int) -> tuple[Any, Any]:
-        """Pre-smoothing and ``f^{l+1} = R(f - A u)`` in one pass over memory (2D red-black).
-
-        (Fusing the prolongation into the post-smoothing pass was measured
-        slower than the two kernels one after the other, so it is not done.)"""
+        """Pre-smoothing and ``f^{l+1} = R(f - A u)`` in one pass over memory (2D red-black)."""
         if self.coarse is None or not self.smoother_impl.fusable(nu):
             return super().smooth_restrict(f, u, nu)
         F = self._grid(f, "f")
-        U = self._own(u)
         fc = self.coarse.f
+        zero_ok = getattr(self.smoother_impl, "zero_start", None)
+        if u is None and zero_ok is not None and zero_ok(nu):  # from zero: the buffer is neither filled nor read
+            self._fused = None
+            U = self._buffer()
+            self.smoother_impl.smooth_restrict(U, F, nu, fc, self.transfer.off, self.transfer.rbuf4, zero=True)
+            return U, fc
+        U = self._own(u)
         self.smoother_impl.smooth_restrict(U, F, nu, fc, self.transfer.off, self.transfer.rbuf4)
         return U, fc
+
+    def correct_smooth(self, f: Any, u: Any, e: Any, nu: int) -> Any:
+        """``u + P e`` and ``nu`` post-smoothing steps in one pass over memory
+        (red-black Gauss-Seidel on colour-split rows; bitwise :meth:`correct`
+        then :meth:`smooth`)."""
+        fusable = getattr(self.smoother_impl, "fusable_post", None)
+        if self.coarse is None or fusable is None or not fusable(nu):
+            return super().correct_smooth(f, u, e, nu)
+        F = self._grid(f, "f")
+        U = self._own(u)
+        want = bool(self.track_norm)
+        norm = self.smoother_impl.correct_smooth(U, F, self.coarse._grid(e, "e"), nu, self.transfer.ebuf, want)
+        if want and norm is not None:
+            self._fused = (U.ctypes.data, F.ctypes.data, norm)
+        return U
 
     def smooth(self, f: Any, u: Any, nu: int, post: bool = False) -> Any:
         """``nu`` compiled smoothing steps in place (pre: red first; post: black first)."""

@@ -84,14 +84,37 @@ class CompiledSmoother:
         """Whether one-pass smoothing + restriction applies (2D red-black, serial)."""
         return nu > 0 and self.name == "red-black" and self.op.dim == 2 and self.op.threads == 1
 
-    def smooth_restrict(self, U: np.ndarray, F: np.ndarray, nu: int, fc: np.ndarray, off: int, rows4: np.ndarray) -> None:
-        """``nu`` red-first sweeps of ``U`` and ``fc = R(F - A U)`` in one pass over memory."""
+    def zero_start(self, nu: int) -> bool:
+        """Whether :meth:`smooth_restrict` can start from a zero iterate without reading it (colour-split rows)."""
+        return self.fusable(nu) and self.split_ring(nu) is not None
+
+    def smooth_restrict(self, U: np.ndarray, F: np.ndarray, nu: int, fc: np.ndarray, off: int, rows4: np.ndarray,
+                        zero: bool = False) -> None:
+        """``nu`` red-first sweeps of ``U`` and ``fc = R(F - A U)`` in one pass over memory
+        (``zero``: ``U`` starts from zero and is only written, see :meth:`zero_start`)."""
         K, op = kernels(), self.op
         S = self.split_ring(nu)
-        if S is not None:
+        if zero:
+            K.split_pre_zero(U, F, op.cst, nu, fc, *S)
+        elif S is not None:
             K.rbgs2_restrict_split(U, F, *op.args(), nu, True, op.zero, fc, off, rows4, *S)
         else:
             K.rbgs2_restrict(U, F, *op.args(), nu, True, op.zero, fc, off, rows4)
+
+    def fusable_post(self, nu: int) -> bool:
+        """Whether one-pass prolongation + post-smoothing applies (red-black on colour-split rows)."""
+        g = self.op.grid_shape
+        return nu > 0 and self.name == "red-black" and g[0] % 2 == 1 and g[1] % 2 == 1 and self.split_ring(nu) is not None
+
+    def correct_smooth(self, U: np.ndarray, F: np.ndarray, E: np.ndarray, nu: int, erow: np.ndarray,
+                       want_norm: bool = False) -> float | None:
+        """``U += P E`` and ``nu`` post-smoothing sweeps in one pass; with
+        ``want_norm`` returns ``||F - A U||`` summed during the last sweep."""
+        K = kernels()
+        S = self.split_ring(nu)
+        red_first = self.order == "red-black"
+        ssq = K.rbgs2_split_prolong(U, F, self.op.cst, nu, red_first, E, erow, want_norm, *S)
+        return math.sqrt(ssq) if want_norm else None
 
     def smooth(self, U: np.ndarray, F: np.ndarray, nu: int, post: bool, want_norm: bool = False) -> float | None:
         """``nu`` steps in place on ``U``; with ``want_norm`` (serial red-black)
