@@ -242,17 +242,24 @@ def check_jsonable(config: dict, argname: str = "config") -> dict:
 
 
 def describe_model(config: dict | None, fallback: str = "?") -> str:
-    """``'mgnet-small {"channels": 16} (MgNet, 23,456 parameters)'`` from a checkpoint/trainer config."""
+    """The model named in a checkpoint/trainer config, for messages.
+
+    Examples
+    --------
+    >>> print(describe_model({"user": {"model": "mgnet-small", "model_args": {"channels": 16}},
+    ...                       "model_class": "MgNet", "parameters": 23714}))
+    'mgnet-small' {"channels": 16} (MgNet, 23,714 parameters)
+    """
     config = config or {}
     user = config.get("user") or {}
     name = user.get("model")
     margs = user.get("model_args") or {}
-    cls = config.get("model_class", fallback)
+    cls = config.get("model_class")
     params = config.get("parameters")
-    head = f"{name!r}" if name else cls
+    head = f"{name!r}" if name else (cls or fallback)
     if name and margs:
         head += f" {json.dumps(margs, sort_keys=True)}"
-    extra = [cls] if name else []
+    extra = [cls] if name and cls else []
     if isinstance(params, int):
         extra.append(f"{params:,} parameters")
     return head + (f" ({', '.join(extra)})" if extra else "")
@@ -276,6 +283,16 @@ def check_weights_fit(model: torch.nn.Module, state: dict, *, path: str, theirs:
         Checkpoint file (for the message).
     theirs, mine : dict, optional
         The checkpoint's and this trainer's configs (see :func:`describe_model`).
+
+    Examples
+    --------
+    >>> import torch
+    >>> try:
+    ...     check_weights_fit(torch.nn.Linear(2, 3), torch.nn.Linear(2, 4).state_dict(), path="c.pt",
+    ...                       theirs={"user": {"model": "a"}}, mine={"user": {"model": "b"}})
+    ... except ValueError as exc:
+    ...     print(str(exc)[:60])
+    checkpoint 'c.pt' holds the weights of 'a', which do not fit
     """
     own = model.state_dict()
     missing = [k for k in own if k not in state]

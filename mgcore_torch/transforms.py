@@ -193,7 +193,14 @@ def random_crop(x: torch.Tensor, padding: int = 4, pad_mode: str = "zero",
 
 
 def random_flip(x: torch.Tensor, p: float = 0.5, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Mirror each image left-right with probability ``p`` (returns a new tensor)."""
+    """Mirror each image left-right with probability ``p`` (returns a new tensor).
+
+    Examples
+    --------
+    >>> import torch
+    >>> random_flip(torch.arange(3.).view(1, 1, 1, 3), p=1.0).flatten().tolist()
+    [2.0, 1.0, 0.0]
+    """
     if not isinstance(p, (int, float)) or isinstance(p, bool) or not 0.0 <= p <= 1.0:
         raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
     xb, single = _as_batch(x)
@@ -231,6 +238,13 @@ def random_erasing(x: torch.Tensor, p: float = 0.5, scale: tuple[float, float] =
     -------
     torch.Tensor
         A new tensor of the shape of ``x``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> y = random_erasing(torch.ones(2, 3, 8, 8), p=1.0, generator=torch.Generator().manual_seed(0))
+    >>> bool((y == 0).any()), bool(((y == 0).all(dim=1) == (y == 0).any(dim=1)).all())
+    (True, True)
     """
     if not isinstance(p, (int, float)) or isinstance(p, bool) or not 0.0 <= p <= 1.0:
         raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
