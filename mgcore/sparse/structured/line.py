@@ -186,6 +186,7 @@ class LineSweeps:
             lows = {a: couplings_from_matrix(A, shape, a) for a in self.axes}
         self.shape = shape
         self.sweeps = {a: _AxisSweep(shape, a, self.dtype, diag, lows[a]) for a in self.axes}
+        self._fused = None
 
     def schedule(self, post: bool) -> list:
         """``[(axis, colour), ...]`` of one step."""
@@ -194,10 +195,35 @@ class LineSweeps:
             steps.reverse()
         return steps
 
-    def step(self, u: np.ndarray, residual, post: bool) -> None:
-        """One step in place on ``u``; ``residual(u) -> r`` (an array of the grid shape)."""
+    def step(self, u: np.ndarray, residual, post: bool, f: np.ndarray | None = None) -> None:
+        """One step in place on ``u``; ``residual(u) -> r`` (an array of the grid shape).
+
+        With ``f`` given on a 2D grid with face data, each half-sweep solves its
+        lines in one pass with the residual fused in (same step, another
+        rounding)."""
+        fused = f is not None and self._fused is not None
         for a, c in self.schedule(post):
-            self.sweeps[a].correct(u, residual(u), c)
+            if fused:
+                self._fused_half_sweep(u, f, a, c)
+            else:
+                self.sweeps[a].correct(u, residual(u), c)
+
+    def enable_fused(self, data: GridLevelData) -> None:
+        """Prepare the one-pass 2D kernels (scaled face weights across each line axis)."""
+        if data.dim != 2:
+            return
+        self._fused = {a: np.ascontiguousarray(data.faces[1 - a] * data.scale, dtype=self.dtype) for a in self.axes}
+
+    def _fused_half_sweep(self, u, f, axis, colour):
+        sw = self.sweeps[axis]
+        L = _lk()
+        n0, n1 = u.shape
+        if axis == 1:
+            L.line_rows2(u, f, self._fused[1], sw.lo.reshape(n0, n1), sw.inv.reshape(n0, n1), sw.cff.reshape(n0, n1),
+                         colour, sw.y[:, 0] if sw.y.shape[1] == 1 else sw.y.reshape(-1)[:n1])
+        else:
+            L.line_cols2(u, f, self._fused[0], sw.lo.reshape(n0, n1), sw.inv.reshape(n0, n1), sw.cff.reshape(n0, n1),
+                         colour, sw.y.reshape(n0, n1))
 
     def nbytes(self) -> int:
         return sum(s.nbytes() for s in self.sweeps.values())
@@ -220,6 +246,7 @@ class CompiledLineSmoother:
         self.op = op
         self.options = dict(options)
         self.lines = LineSweeps(op.data, options.get("axis") or "auto", options.get("order") or "symmetric", op.dtype)
+        self.lines.enable_fused(op.data)
         self._r = np.zeros(op.grid_shape, dtype=op.dtype)
 
     @property
@@ -251,7 +278,7 @@ class CompiledLineSmoother:
     def smooth(self, U: np.ndarray, F: np.ndarray, nu: int, post: bool, want_norm: bool = False):
         res = self._residual(F)
         for _ in range(nu):
-            self.lines.step(U, res, post)
+            self.lines.step(U, res, post, f=F)
         return None
 
     def nbytes(self) -> int:
