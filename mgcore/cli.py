@@ -294,7 +294,8 @@ def format_history(residuals: Sequence[float]) -> str:
 
 
 def run_solve(args: argparse.Namespace) -> int:
-    """``mgcore solve``: returns 0 when converged, 2 when it stagnated at the attainable accuracy, 1 otherwise."""
+    """``mgcore solve``: returns 0 when converged, 3 when it stagnated at the attainable accuracy, 1 otherwise
+    (2: bad input)."""
     if args.plot:
         _plot_format(args.plot)  # an unknown extension is refused before any work
     solver, result = _solve(args)
@@ -322,7 +323,7 @@ def run_solve(args: argparse.Namespace) -> int:
               f"{d['n_unknowns']} unknowns")
         if args.plot:
             print(f"convergence plot written to {args.plot}")
-    return 0 if result.converged else (2 if result.reason.value == "stagnated" else 1)
+    return 0 if result.converged else (3 if result.reason.value == "stagnated" else 1)
 
 
 def run_demo(args: argparse.Namespace) -> int:
