@@ -296,8 +296,9 @@ def conv_spectrum(weight: torch.Tensor, n: int = 4, groups: int = 1) -> list[com
     On a periodic grid the convolution is block-circulant: its spectrum is the
     union over the ``n^2`` Fourier modes ``theta`` of the eigenvalues of the
     ``c x c`` symbol ``A(theta) = sum_{p,q} W[:, :, p, q] exp(i theta.(p, q))``
-    (the spectrum of a CNN layer ``A``, Poly-MgNet Fig. 3).  Computed densely
-    in complex128 (``n^2`` eigenvalue problems of size ``c``).
+    (the spectrum of a CNN layer ``A``, Poly-MgNet Fig. 3), computed by
+    :func:`mgcore.analysis.conv_eigenvalues` (``n^2`` eigenvalue problems of
+    size ``c``); grouped kernels are expanded to their block-diagonal form.
 
     Parameters
     ----------
@@ -328,13 +329,9 @@ def conv_spectrum(weight: torch.Tensor, n: int = 4, groups: int = 1) -> list[com
         w = full
     if w.shape[0] != w.shape[1]:
         raise ValueError(f"conv_spectrum needs a square kernel (c_out == c_in), got {tuple(weight.shape)}")
-    k = torch.arange(n, dtype=torch.float64) * (2 * math.pi / n)
-    p = torch.arange(kh, dtype=torch.float64) - kh // 2
-    q = torch.arange(kw, dtype=torch.float64) - kw // 2
-    ph = torch.exp(1j * k[:, None] * p[None, :])  # (n, kh)
-    pw = torch.exp(1j * k[:, None] * q[None, :])  # (n, kw)
-    sym = torch.einsum("oipq,ap,bq->aboi", w.to(torch.complex128), ph, pw).reshape(n * n, w.shape[0], w.shape[1])
-    return [complex(z) for z in torch.linalg.eigvals(sym).reshape(-1).tolist()]
+    from mgcore.analysis import conv_eigenvalues  # exact, from the block Fourier symbol (numpy)
+
+    return [complex(z) for z in conv_eigenvalues(w.numpy(), n).ravel().tolist()]
 
 
 def _layout(kinds: Sequence[str]) -> tuple[int, int, int]:

@@ -502,7 +502,7 @@ def test_reference_initialisation_rule():
     assert g[3].real == pytest.approx(abs(1 / us[3]))
     torch.manual_seed(5)
     m = small_poly(polynomial="q2")
-    a = [float(f.alpha) for f in m.B[0].factors]
+    a = [f.alpha.item() for f in m.B[0].factors]
     assert a[0] == a[1] and abs(1 / a[0]) <= math.sqrt(6 / 8)
 
 
@@ -529,9 +529,9 @@ def test_spectrum_initialisation_uses_algorithm_3():
     lam = conv_spectrum(m.A[1].weight, 4)
     sel = select_roots(lam, 4, kind="q")
     f = m.B[1].factors
-    assert float(f[0].alpha) == pytest.approx(1 / sel["roots"][0], rel=1e-5)
-    assert float(f[1].alpha) == pytest.approx(1 / sel["roots"][1], rel=1e-5)
-    assert (float(f[2].a), float(f[2].b)) == pytest.approx(sel["roots"][2], rel=1e-5)
+    assert f[0].alpha.item() == pytest.approx(1 / sel["roots"][0], rel=1e-5)
+    assert f[1].alpha.item() == pytest.approx(1 / sel["roots"][1], rel=1e-5)
+    assert (f[2].a.item(), f[2].b.item()) == pytest.approx(sel["roots"][2], rel=1e-5)
     g = spectrum_coefficients(["squared", "squared", "quadratic"], lam)
     zeta = max(abs(max(z.real for z in lam)), abs(min(z.real for z in lam)))
     assert g[0] == g[1] == pytest.approx(1 / zeta**2)
