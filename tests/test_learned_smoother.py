@@ -215,6 +215,28 @@ def test_lfa_of_stencil_smoothers():
     assert abs(rows[0]["factor"] - predicted) < 0.05 * predicted, (rows[0]["factor"], predicted)
 
 
+def test_lfa_objective_is_the_lfa_factor_and_trains():
+    from mgcore_torch.learn.trainer import LFAObjective
+
+    samples = ProblemClass("anisotropic2d", eps_range=(0.01, 1.0)).sample(3, np.random.default_rng(0))
+    for spec in BASELINES.values():
+        obj = LFAObjective(samples, 31, spec.kernel_size, (2, 2), theta_samples=16)
+        K = torch.tensor(np.array(spec.kernels[0]))
+        exact = obj.log_rho(K, spec.colours, exact=True).exp().numpy()
+        ref = [lfa_two_grid_factor(spec, Stencil.from_problem(s.problem(31)), (2, 2), samples=16) for s in samples]
+        np.testing.assert_allclose(exact, ref, rtol=1e-10)
+        smooth = obj.log_rho(K, spec.colours).exp().numpy()  # an upper bound, close to it
+        assert np.all(smooth >= exact * (1 - 1e-9)) and np.all(smooth <= 1.2 * exact)
+    res = train_smoother(ProblemClass("anisotropic2d", eps_range=(0.05, 1.0)), StencilParameters(kernel_size=1,
+                         colours="red-black", sweeps=2), TrainConfig(size=15, steps=8, problems=3, lr=0.05,
+                                                                      objective="lfa"))
+    assert res.final < res.initial and res.history[-1] < res.history[0]
+    with pytest.raises(ValueError, match="constant-coefficient"):
+        train_smoother(ProblemClass("variable2d"), StencilParameters(), TrainConfig(size=15, steps=1, objective="lfa"))
+    with pytest.raises(ValueError, match="objective must be one of"):
+        TrainConfig(objective="spectral")
+
+
 class _Aniso:
     def __init__(self, eps):
         self.eps = eps

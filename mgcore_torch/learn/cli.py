@@ -31,7 +31,6 @@ import argparse
 import json
 import math
 import os
-import sys
 import tempfile
 import time
 from typing import Any
@@ -86,6 +85,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--degree", type=_pos_int, default=3, help="roots per step with --kind roots (default 3)")
     g.add_argument("--symmetric", action="store_true", help="constrain the stencils to K(o) = K(-o)")
     g = p.add_argument_group("training")
+    g.add_argument("--objective", choices=["cycles", "lfa"], default="cycles",
+                   help="cycles: the measured V-cycle factor of random errors; lfa: the two-grid factor of the local "
+                        "Fourier analysis (constant coefficients: anisotropic2d, poisson2d) (default cycles)")
     g.add_argument("--size", type=_pos_int, default=31, help="training grid n x n, n = 2^k - 1 (default 31)")
     g.add_argument("--steps", type=_pos_int, default=100, help="optimiser steps (default 100)")
     g.add_argument("--problems", type=_pos_int, default=8, help="training problems drawn from the class (default 8)")
@@ -158,6 +160,8 @@ def _check(args: argparse.Namespace) -> tuple[str | None, list]:
             raise ValueError(f"--{name.replace('_', '-')} needs LOW <= HIGH, got {lo} {hi}")
     if args.kernel_size % 2 != 1:
         raise ValueError(f"--kernel-size must be odd (the stencil is centred), got {args.kernel_size}")
+    if args.objective == "lfa" and (args.problem == "variable2d" or args.levels != 1):
+        raise ValueError("--objective lfa needs constant coefficients (anisotropic2d, poisson2d) and --levels 1")
     if args.kind == "roots" and args.colours != "none":
         raise ValueError("--kind roots is a polynomial on all points; it takes --colours none")
     if args.warmup < 0 or min(args.nu) < 0 or sum(args.nu) < 1:
@@ -208,7 +212,7 @@ def run_learn_smoother(args: argparse.Namespace) -> int:
     from .evaluate import evaluate_smoothers, format_rows
     from .format import save_stencil_smoother
     from .problems import ProblemClass
-    from .trainer import StencilParameters, TrainConfig, train_smoother, training_factor
+    from .trainer import BASELINES, LFAObjective, StencilParameters, TrainConfig, train_smoother, training_factor
 
     torch.set_num_threads(args.threads)
     pclass = ProblemClass(args.problem, eps_range=args.eps_range, directions=args.directions,
@@ -217,7 +221,8 @@ def run_learn_smoother(args: argparse.Namespace) -> int:
                                sweeps=args.sweeps, colours=args.colours, kind=args.kind, degree=args.degree,
                                symmetric=args.symmetric)
     config = TrainConfig(size=args.size, steps=args.steps, problems=args.problems, batch=args.batch, warmup=args.warmup,
-                         cycles=args.cycles, nu=tuple(args.nu), lr=args.lr, coarse_size=args.coarse_size, seed=args.seed)
+                         cycles=args.cycles, nu=tuple(args.nu), lr=args.lr, coarse_size=args.coarse_size, seed=args.seed,
+                         objective=args.objective)
     progress = {"auto": "auto", "bar": True, "none": False}[args.progress]
     result = train_smoother(pclass, params, config, progress=progress)
     save_stencil_smoother(result.spec, args.out)
@@ -227,8 +232,15 @@ def run_learn_smoother(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     held_factors = {label: training_factor(held, sm, args.size, nu, coarse_size=args.coarse_size)
                     for label, sm in (("learned", result.spec), ("jacobi", "jacobi"), ("rbgs", "rbgs"))}
-    pool = {label: training_factor(result.samples, sm, args.size, nu, coarse_size=args.coarse_size)
-            for label, sm in (("damped Jacobi", "jacobi"), ("red-black GS", "rbgs"))}
+    pool = {}
+    for label, name in (("damped Jacobi", "jacobi"), ("red-black GS", "rbgs")):
+        if args.objective == "lfa":  # the quantity of the training curve: the exact two-grid LFA factor
+            b = BASELINES[name]
+            lfa = LFAObjective(result.samples, args.size, b.kernel_size, nu, config.lfa_samples)
+            K = torch.tensor(np.array(b.kernels[0]))
+            pool[label] = math.exp(float(lfa.log_rho(K, b.colours, exact=True).mean()))
+        else:
+            pool[label] = training_factor(result.samples, name, args.size, nu, coarse_size=args.coarse_size)
     if plot:
         plot_curve(result.history, plot, pool, title=f"{args.problem} n={args.size}: {result.spec.describe()}")
     rows = []
@@ -249,7 +261,8 @@ def run_learn_smoother(args: argparse.Namespace) -> int:
         return 0
     print(f"trained {result.spec.describe()} on {args.problems} {args.problem} problems at n={args.size}: "
           f"{args.steps} steps in {result.seconds:.1f} s")
-    print(f"training-pool factor (V({nu[0]},{nu[1]}), torch): {result.initial:.4f} -> {result.final:.4f}  "
+    what = f"V({nu[0]},{nu[1]}), torch" if args.objective == "cycles" else f"two-grid LFA, ({nu[0]},{nu[1]})"
+    print(f"training-pool factor ({what}): {result.initial:.4f} -> {result.final:.4f}  "
           f"[damped Jacobi {pool['damped Jacobi']:.4f}, red-black GS {pool['red-black GS']:.4f}]")
     print(f"held-out problems of the class at n={args.size} (torch): learned {held_factors['learned']:.4f}, "
           f"damped Jacobi {held_factors['jacobi']:.4f}, red-black GS {held_factors['rbgs']:.4f}")

@@ -28,16 +28,18 @@ every level of every grid.
 
 File layout (``numpy.savez``; read with ``allow_pickle=False``):
 
-============ ================= ==============================================
-key          dtype, shape      meaning
-============ ================= ==============================================
-``format``   str               ``"mgcore-stencil-smoother"``
-``version``  int               ``1``
-``kernels``  float64, ``(L, W, S) + (k,) * d``  the stencils
-``colours``  int8, ``(S,)``    ``0`` all points, ``1`` red, ``2`` black
-``shapes``   int64, ``(L, d)`` grid shape each level set was trained on
-``meta``     str (JSON)        training information (free form)
-============ ================= ==============================================
+============ ===================================== =============================
+key          dtype, shape                          meaning
+============ ===================================== =============================
+``format``   str                                   ``"mgcore-stencil-smoother"``
+``version``  int                                   ``1``
+``kernels``  float64, ``(L, W, S) + (k,) * d``     the stencils
+``colours``  int8, ``(S,)``                        ``0`` all points, ``1`` red,
+                                                   ``2`` black
+``shapes``   int64, ``(L, d)``                     grid shape each level set
+                                                   was trained on
+``meta``     str (JSON)                            training information
+============ ===================================== =============================
 
 Examples
 --------

@@ -64,7 +64,9 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "BASELINES",
+    "OBJECTIVES",
     "ProblemBatch",
+    "LFAObjective",
     "train_smoother",
     "training_factor",
     "rates",
@@ -74,6 +76,8 @@ __all__ = [
 KINDS = ("stencil", "roots")
 #: colourings of a smoothing step: one substep on all points, or red then black
 COLOURINGS = ("none", "red-black")
+#: training objectives: the measured V-cycle factor, or the LFA two-grid factor (constant coefficients)
+OBJECTIVES = ("cycles", "lfa")
 
 
 def _int(value: Any, name: str, lo: int = 1) -> int:
@@ -233,6 +237,13 @@ class TrainConfig:
         Coarsening stops at this many unknowns (exact solve there).
     seed : int
         Seeds the problem draw and the random errors.
+    objective : {"cycles", "lfa"}
+        ``"cycles"``: the measured V-cycle factor (any class); ``"lfa"``: the
+        two-grid factor of the local Fourier analysis (:class:`LFAObjective`;
+        constant-coefficient classes, one level set), no grids at all.
+    lfa_samples : int
+        Low frequencies per axis of the LFA objective (``None``-grid sampling
+        of :func:`mgcore.analysis.low_frequencies`).
     """
 
     size: int = 31
@@ -246,8 +257,13 @@ class TrainConfig:
     lr: float = 0.01
     coarse_size: int = 9
     seed: int = 0
+    objective: str = "cycles"
+    lfa_samples: int = 16
 
     def __post_init__(self) -> None:
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
+        self.lfa_samples = _int(self.lfa_samples, "lfa_samples", 2)
         for name in ("size", "steps", "problems", "batch", "cycles"):
             setattr(self, name, _int(getattr(self, name), name))
         self.warmup = _int(self.warmup, "warmup", 0)
@@ -446,6 +462,94 @@ def training_factor(samples: Sequence[ProblemSample], smoother: Any, size: int, 
     return math.exp(float(per.mean()))
 
 
+class LFAObjective:
+    """The two-grid LFA factor of a stencil smoother, differentiable in its kernels (constant coefficients).
+
+    The symbols of :mod:`mgcore_torch.learn.evaluate` (the same as
+    :func:`~mgcore_torch.learn.evaluate.lfa_two_grid_factor`) in torch: per
+    low frequency ``theta`` (sampled on ``[-pi/2, pi/2]^2``, Trottenberg,
+    Oosterlee & Schüller, *Multigrid*, 2001, §4.4) the ``4 x 4`` two-grid
+    matrix ``M(theta) = S_post^nu2 K S_pre^nu1`` with the coarse-grid
+    correction ``K`` of :func:`mgcore.analysis.two_grid_symbol`.  Its
+    spectral radius is approximated smoothly by ``||M^q||_F^(1/q)``
+    (``q = 2^power``, an upper bound that tends to ``rho``), and the
+    supremum over ``theta`` by ``tau log sum exp(log rho / tau)`` (at most
+    ``tau log m`` above the maximum over the ``m`` frequencies); the
+    objective is the mean over the problems of that ``log rho``.
+
+    Parameters
+    ----------
+    samples : sequence of ProblemSample
+        Constant-coefficient problems (their stencil on the ``size`` grid).
+    size : int
+    kernel_size : int
+    nu : (int, int)
+    theta_samples : int
+    power : int
+    tau : float
+    """
+
+    def __init__(self, samples: Sequence[ProblemSample], size: int, kernel_size: int, nu: tuple = (2, 2),
+                 theta_samples: int = 16, power: int = 4, tau: float = 0.005):
+        from mgcore.analysis import Stencil, harmonics, low_frequencies, two_grid_symbol
+
+        self.nu, self.power, self.tau = parse_nu_pair(nu), _int(power, "power"), float(tau)
+        theta = low_frequencies(2, n=None, samples=theta_samples, exclude_zero=True)
+        th = harmonics(theta)
+        m, H, d = th.shape
+        c = kernel_size // 2
+        offsets = np.array(list(np.ndindex(*(kernel_size,) * d))) - c
+        self.phase = torch.tensor(np.exp(1j * (th @ offsets.T)))  # (m, H, taps)
+        self.problems = []
+        for s in samples:
+            problem = s.problem(size)
+            if problem.uniform_cell_value() is None:
+                raise ValueError("objective='lfa' needs constant-coefficient problems (anisotropic2d, poisson2d); "
+                                 f"{s.label()} has variable coefficients: use objective='cycles'")
+            st = Stencil.from_problem(problem)
+            Ah = torch.tensor(st.symbol(th) / st.center)  # (m, H)
+            Kc = torch.tensor(two_grid_symbol(st, "jacobi", (0, 0), theta))  # (m, H, H)
+            self.problems.append((Ah, Kc))
+        shift = np.zeros((H, H))
+        shift[np.arange(H), H - 1 - np.arange(H)] = 1.0
+        s_red = (-1.0) ** d
+        self.chi = {1: torch.tensor(0.5 * (np.eye(H) + s_red * shift), dtype=torch.complex128),
+                    2: torch.tensor(0.5 * (np.eye(H) - s_red * shift), dtype=torch.complex128)}
+        self.eye = torch.eye(H, dtype=torch.complex128)
+
+    def _matrices(self, K: torch.Tensor, colours: tuple, Ah: torch.Tensor, Kc: torch.Tensor) -> torch.Tensor:
+        Kw = K.to(torch.complex128)
+        steps = []
+        for w in range(K.shape[0]):
+            E = self.eye.expand(Kc.shape).clone()
+            for s, col in enumerate(colours):
+                S = 1.0 - (self.phase @ Kw[w, s].reshape(-1)) * Ah  # (m, H)
+                D = torch.diag_embed(S)
+                sub = D if col == 0 else self.eye + self.chi[col] @ (D - self.eye)
+                E = sub @ E
+            steps.append(E)
+        M = Kc
+        for j in range(self.nu[0]):
+            M = M @ steps[j % len(steps)]
+        for j in range(self.nu[1]):
+            M = steps[j % len(steps)] @ M
+        return M
+
+    def log_rho(self, K: torch.Tensor, colours: tuple, exact: bool = False) -> torch.Tensor:
+        """``log`` of the (smoothed) two-grid factor per problem, shape ``(problems,)``; ``K`` is ``(W, S, k, k)``."""
+        out = []
+        for Ah, Kc in self.problems:
+            M = self._matrices(K, colours, Ah, Kc)
+            if exact:
+                out.append(torch.log(torch.linalg.eigvals(M).abs().max()))
+                continue
+            for _ in range(self.power):
+                M = M @ M
+            lr = torch.log(torch.linalg.matrix_norm(M).clamp_min(1e-300)) / 2 ** self.power
+            out.append(self.tau * torch.logsumexp(lr / self.tau, dim=0))
+        return torch.stack(out)
+
+
 def _progress_bar(total: int, progress: Any):
     if progress is False or progress is None:
         return None
@@ -496,25 +600,42 @@ def train_smoother(problem_class: ProblemClass, params: StencilParameters | None
         raise ValueError(f"the problem classes are 2-D; params has dim={params.dim}")
     rng = np.random.default_rng(config.seed)
     samples = problem_class.sample(config.problems, rng)
-    pool = ProblemBatch(samples, config.size, config.batch, config.coarse_size)
-    h = pool.hierarchy(params)
-    run = dict(batch=pool.batch, cycles=config.cycles, nu=config.nu, kind=config.cycle)
+    if config.objective == "lfa":
+        if params.levels != 1:
+            raise ValueError("objective='lfa' trains the smoother of the fine level of a two-grid cycle; use levels=1")
+        lfa = LFAObjective(samples, config.size, params.kernel_size, config.nu, config.lfa_samples)
+        shapes = None
 
-    def held_out() -> float:  # fresh random errors, more warm-up cycles
-        with torch.no_grad():
-            g = torch.Generator().manual_seed(config.seed + 10_000)
-            return math.exp(float(rates(h, g, warmup=max(config.warmup, 5), **run).mean()))
+        def estimate(step: int) -> torch.Tensor:
+            return lfa.log_rho(params()[0], params.colour_codes).mean()
+
+        def held_out() -> float:  # the exact spectral radii, geometric mean over the pool
+            with torch.no_grad():
+                return math.exp(float(lfa.log_rho(params()[0], params.colour_codes, exact=True).mean()))
+    else:
+        pool = ProblemBatch(samples, config.size, config.batch, config.coarse_size)
+        h = pool.hierarchy(params)
+        shapes = pool.shapes
+        run = dict(batch=pool.batch, cycles=config.cycles, nu=config.nu, kind=config.cycle)
+        gen = torch.Generator().manual_seed(config.seed)
+
+        def estimate(step: int) -> torch.Tensor:
+            return rates(h, gen, warmup=config.warmup, **run).mean()
+
+        def held_out() -> float:  # fresh random errors, more warm-up cycles
+            with torch.no_grad():
+                g = torch.Generator().manual_seed(config.seed + 10_000)
+                return math.exp(float(rates(h, g, warmup=max(config.warmup, 5), **run).mean()))
 
     initial = held_out()
     opt = torch.optim.Adam(params.parameters(), lr=config.lr)
-    gen = torch.Generator().manual_seed(config.seed)
     history: list[float] = []
     bar = _progress_bar(config.steps, progress)
     t0 = time.perf_counter()
     try:
         for step in range(config.steps):
             opt.zero_grad(set_to_none=True)
-            J = rates(h, gen, warmup=config.warmup, **run).mean()
+            J = estimate(step)
             if not torch.isfinite(J):
                 raise FloatingPointError(
                     f"the training objective became {J.item()} at step {step}; lower the learning rate (lr={config.lr})"
@@ -535,5 +656,5 @@ def train_smoother(problem_class: ProblemClass, params: StencilParameters | None
     final = held_out()
     meta = {"problem_class": problem_class.to_dict(), "config": config.to_dict(), "initial_factor": initial,
             "final_factor": final, "steps": config.steps, "train_seconds": seconds}
-    spec = params.spec(pool.shapes if params.levels > 1 else None, meta)
+    spec = params.spec(shapes if params.levels > 1 else None, meta)
     return TrainResult(params, spec, history, initial, final, samples, seconds, config)

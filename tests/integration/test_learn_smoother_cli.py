@@ -66,6 +66,7 @@ def test_learn_smoother_table_output(tmp_path, monkeypatch, capsys):
     (["--plot", "curve.gif"], "must end in one of"),
     (["--kernel-size", "4"], "must be odd"),
     (["--kind", "roots", "--colours", "red-black"], "--kind roots"),
+    (["--objective", "lfa", "--problem", "variable2d"], "--objective lfa needs constant coefficients"),
 ])
 def test_learn_smoother_bad_arguments(tmp_path, args, message):
     p = run("learn-smoother", *args, cwd=tmp_path)
