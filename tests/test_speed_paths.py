@@ -219,3 +219,121 @@ def test_precision_option_validation_and_repr():
     s = MultigridSolver(p, precision="mixed")
     assert s.dtype == np.float64 and "precision=mixed" in repr(s)
     assert MultigridSolver(p).precision == "float64"
+
+
+SHAPES3 = [(15, 15, 17), (7, 17, 31), (17, 9, 19)]
+
+
+def _cst3(dtype):
+    return np.array([1.3, 0.7, 0.9, 5.8, 1 / 5.8], dtype)
+
+
+def _split3_scratch(shape, nsweeps, dtype):
+    n1, n2 = shape[1], shape[2]
+    ne = (n2 + 1) // 2
+    return (np.zeros((2 * nsweeps + 3, n1 + 2, 4, ne), dtype), np.zeros((3, n1, 2, ne), dtype),
+            np.zeros((4, 2, ne), dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", SHAPES3)
+@pytest.mark.parametrize("nsweeps", [1, 2])
+@pytest.mark.parametrize("red_first", [True, False])
+def test_split3_kernels_are_bitwise(shape, dtype, nsweeps, red_first):
+    """3D colour-split planes: smoothing, smoothing + restriction, zero start and
+    prolongation + smoothing give bitwise the iterates of rbgs3, restrict_residual3, prolong_add3."""
+    K = _K()
+    n0, n1, n2 = shape
+    rng = np.random.default_rng(n0 * n1 + n2 + nsweeps)
+    U = rng.standard_normal(shape).astype(dtype)
+    F = rng.standard_normal(shape).astype(dtype)
+    w, z, row = np.zeros((1, 1, 1), dtype), np.zeros(n2, dtype), np.zeros(n2, dtype)
+    cst = _cst3(dtype)
+    S, Rp, T = _split3_scratch(shape, nsweeps, dtype)
+    U1, U2 = U.copy(), U.copy()
+    a = K.rbgs3(U1, F, w, w, w, cst, True, nsweeps, red_first, z, row, True)
+    b = K.rbgs3_split(U2, F, cst, nsweeps, red_first, True, S, Rp)
+    np.testing.assert_array_equal(U1, U2)
+    assert abs(a - b) <= (1e-12 if dtype == np.float64 else 1e-5) * a
+    nc = ((n0 - 1) // 2, (n1 - 1) // 2, (n2 - 1) // 2)
+    fc1, fc2, fc3 = np.zeros(nc, dtype), np.zeros(nc, dtype), np.zeros(nc, dtype)
+    U1, U2 = U.copy(), U.copy()
+    K.rbgs3(U1, F, w, w, w, cst, True, nsweeps, True, z, row, False)
+    K.restrict_residual3(U1, F, w, w, w, cst, True, fc1, 1, np.zeros((3, n1 + 2, n2 + 2), dtype), z,
+                         np.zeros((4, n2 + 2), dtype))
+    K.rbgs3_restrict_split(U2, F, cst, nsweeps, True, fc2, S, Rp, T)
+    np.testing.assert_array_equal(U1, U2)
+    np.testing.assert_array_equal(fc1, fc2)
+    U0 = np.zeros(shape, dtype)
+    K.rbgs3_restrict_split(U0, F, cst, nsweeps, True, fc1, S, Rp, T)
+    U3 = rng.standard_normal(shape).astype(dtype)
+    K.split3_pre_zero(U3, F, cst, nsweeps, fc3, S, Rp, T)
+    np.testing.assert_array_equal(U0, U3)
+    np.testing.assert_array_equal(fc1, fc3)
+    E = rng.standard_normal(nc).astype(dtype)
+    ep = np.zeros((nc[1] + 2, nc[2] + 2), dtype)
+    U1, U2 = U.copy(), U.copy()
+    K.prolong_add3(U1, E, 1, ep)
+    a = K.rbgs3_split(U1, F, cst, nsweeps, red_first, True, S, Rp)
+    b = K.rbgs3_split_prolong(U2, F, cst, nsweeps, red_first, E, ep, True, S, Rp)
+    np.testing.assert_array_equal(U1, U2)
+    assert a == b
+
+
+@pytest.mark.parametrize("shape", SHAPES3[:2])
+@pytest.mark.parametrize("red_first", [True, False])
+def test_split3_mixed_post_pass_is_bitwise(shape, red_first):
+    K = _K()
+    n0, n1, n2 = shape
+    f32 = np.float32
+    rng = np.random.default_rng(n2)
+    x, b = rng.standard_normal(shape), rng.standard_normal(shape)
+    e = rng.standard_normal(shape).astype(f32)
+    r = rng.standard_normal(shape).astype(f32)
+    nc = ((n0 - 1) // 2, (n1 - 1) // 2, (n2 - 1) // 2)
+    ec = rng.standard_normal(nc).astype(f32)
+    ep = np.zeros((nc[1] + 2, nc[2] + 2), f32)
+    w64, z64, row64 = np.zeros((1, 1, 1)), np.zeros(n2), np.zeros(n2)
+    c32 = _cst3(f32)
+    c64 = c32.astype(np.float64)
+    S, Rp, _ = _split3_scratch(shape, 2, f32)
+    e1 = e.copy()
+    K.prolong_add3(e1, ec, 1, ep)
+    K.rbgs3_split(e1, r, c32, 2, red_first, False, S, Rp)
+    x1 = x.copy()
+    x1 += e1
+    out = np.empty(shape)
+    K.stencil3(x1, b, w64, w64, w64, c64, True, out, 1, z64)
+    ssq1 = K.resnorm3(x1, b, w64, w64, w64, c64, True, row64, z64)
+    x2, r2 = x.copy(), r.copy()
+    ssq2 = K.split3_post_update(x2, b, w64, w64, w64, c64, True, z64, row64, e.copy(), r2, c32, 2, red_first, ec, ep, S)
+    np.testing.assert_array_equal(x1, x2)
+    np.testing.assert_array_equal(out.astype(f32), r2)
+    assert ssq1 == ssq2
+    r3 = np.zeros(shape, f32)
+    assert K.residual_cast3(x1, b, w64, w64, w64, c64, True, z64, row64, r3) == ssq1
+    np.testing.assert_array_equal(r3, r2)
+
+
+def test_fused_3d_solver_iterates_equal_stride_kernels(monkeypatch):
+    """A 3D solve on colour-split planes equals the stride-2 kernels bitwise; the mixed fused step equals the generic one."""
+    p = GridProblem((31, 31, 31))
+    b = np.random.default_rng(4).random(p.shape)
+    s = MultigridSolver(p)
+    assert s.levels[0].smoother_impl.split_ring(2) is not None
+    r1 = s.solve(b, rtol=1e-10)
+    orig = smoother_module.CompiledSmoother.split_ring
+    with monkeypatch.context() as m:
+        m.setattr(smoother_module.CompiledSmoother, "split_ring", lambda self, nu: None if self.op.dim == 3 else orig(self, nu))
+        r2 = MultigridSolver(p).solve(b, rtol=1e-10)
+    np.testing.assert_array_equal(r1.x, r2.x)
+    np.testing.assert_allclose(r1.residuals, r2.residuals, rtol=1e-12)
+    m1 = MultigridSolver(p, precision="mixed")
+    assert m1._mixed.fused(2, 2)
+    q1 = m1.solve(b, rtol=1e-10)
+    with monkeypatch.context() as m:
+        m.setattr(MixedRefinement, "fused", lambda self, a, c: False)
+        q2 = MultigridSolver(p, precision="mixed").solve(b, rtol=1e-10)
+    np.testing.assert_array_equal(q1.x, q2.x)
+    np.testing.assert_array_equal(q1.residuals, q2.residuals)
+    assert q1.iterations <= r1.iterations + 1

@@ -1613,4 +1613,14 @@ def set_threads(threads: int) -> None:
     numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
 
 
+# the 3D colour-split kernels live in their own module (it imports helpers from this one)
+from ._split3_kernels import (  # noqa: E402
+    rbgs3_restrict_split,
+    rbgs3_split,
+    rbgs3_split_prolong,
+    residual_cast3,
+    split3_post_update,
+    split3_pre_zero,
+)
+
 __all__ = [name for name in dir() if not name.startswith("_") and name not in ("annotations", "njit", "prange", "numba", "np")]

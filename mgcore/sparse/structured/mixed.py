@@ -10,17 +10,20 @@ perturbs each correction relative to its own size, so the iteration reaches
 float64 tolerances with the float64 cycle count (or one more) while the cycle
 moves half the bytes.
 
-On uniform-coefficient 2D levels with red-black Gauss-Seidel on colour-split
-rows the fine level's part of a step runs in two passes over memory:
+On uniform-coefficient 2D and 3D levels with red-black Gauss-Seidel on
+colour-split rows (planes) the fine level's part of a step runs in two passes
+over memory:
 
-1. :func:`~mgcore.sparse._kernels.split_pre_zero` -- pre-smoothing of
-   ``A e = r`` from ``e = 0`` and the restriction ``R(r - A e)``;
+1. :func:`~mgcore.sparse._kernels.split_pre_zero` (3D:
+   :func:`~mgcore.sparse._split3_kernels.split3_pre_zero`) -- pre-smoothing
+   of ``A e = r`` from ``e = 0`` and the restriction ``R(r - A e)``;
 2. the coarse levels (float32 structured levels, the core cycle from level 2);
-3. :func:`~mgcore.sparse._kernels.split_post_update` -- ``e += P e_c``,
+3. :func:`~mgcore.sparse._kernels.split_post_update` (3D:
+   :func:`~mgcore.sparse._split3_kernels.split3_post_update`) -- ``e += P e_c``,
    post-smoothing, ``x += e`` and the next residual ``r = b - A x`` (float64
    arithmetic, stored in float32) with its norm.
 
-Elsewhere (3D, variable coefficients, threads, other smoothers, assembled
+Elsewhere (variable coefficients, threads, other smoothers, assembled
 matrices) a step is ``r = b - A x`` (float64), one float32 cycle of
 :mod:`mgcore.cycles`, ``x += e``; the residual computed for the convergence
 test is reused by the next step, so a step costs one float64 residual pass
@@ -120,10 +123,10 @@ class MixedRefinement:
     def _residual(self, b: np.ndarray, x: np.ndarray) -> float:
         r = self._rbuf(b)
         op = self.op64
-        if op is not None and op.dim == 2 and not op.parallel():
+        if op is not None and not op.parallel():
             K = kernels()
-            ssq = K.residual_cast2(x, b, *op.args(), op.zero, op.row, r)
-            nrm = math.sqrt(ssq)
+            fn = K.residual_cast2 if op.dim == 2 else K.residual_cast3
+            nrm = math.sqrt(fn(x, b, *op.args(), op.zero, op.row, r))
         else:
             r64 = self.residual_fn(b, x)
             nrm = float(np.linalg.norm(np.reshape(r64, -1)))
@@ -151,14 +154,13 @@ class MixedRefinement:
             sm = fine.smoother_impl
             e = fine._buffer()
             fc = fine.coarse.f
-            S, Rs = sm.split_ring(nu_pre)
-            K.split_pre_zero(e, r, sm.op.cst, nu_pre, fc, S, Rs)
+            three = sm.op.dim == 3
+            (K.split3_pre_zero if three else K.split_pre_zero)(e, r, sm.op.cst, nu_pre, fc, *sm.split_ring(nu_pre))
             ec = fine.coarse._grid(_coarse_cycles(self.h, fc, kind, nu_pre, nu_post), "e")
-            S, _ = sm.split_ring(nu_post)
             op = self.op64
-            ssq = K.split_post_update(
+            ssq = (K.split3_post_update if three else K.split_post_update)(
                 x, b, *op.args(), op.zero, op.row, e, r, sm.op.cst, nu_post, sm.order == "red-black", ec,
-                fine.transfer.ebuf, S,
+                fine.transfer.ebuf, sm.split_ring(nu_post)[0],
             )
             self._valid, self._norm = self._key(b, x), math.sqrt(ssq)
             return x

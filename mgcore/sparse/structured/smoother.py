@@ -65,24 +65,39 @@ class CompiledSmoother:
             raise ValueError(f"smoother {name!r} has no structured kernel (supported: red-black, jacobi, chebyshev)")
 
     def split_ring(self, nu: int) -> tuple | None:
-        """Scratch ``(ring, residual rows)`` of the colour-split red-black
-        kernels for ``nu`` sweeps (allocated once per ``nu``), or ``None`` when
-        they do not apply (variable coefficients, 3D, threads, short rows)."""
+        """Scratch of the colour-split red-black kernels for ``nu`` sweeps
+        (allocated once per ``nu``), or ``None`` when they do not apply
+        (variable coefficients, threads, short rows; in 3D also even sizes).
+
+        2D: ``(ring of split rows, residual rows)``
+        (:func:`mgcore.sparse._kernels.rbgs2_split`); 3D: ``(ring of split
+        planes, residual planes, restriction rows)``
+        (:mod:`mgcore.sparse._split3_kernels`)."""
         from . import smoother as _self  # SPLIT_MIN is read at call time (tests lower it)
 
         op = self.op
-        if not (op.const and op.dim == 2 and op.threads == 1 and op.grid_shape[1] >= _self.SPLIT_MIN):
+        g = op.grid_shape
+        if not (self.name == "red-black" and op.const and op.threads == 1 and g[-1] >= _self.SPLIT_MIN):
+            return None
+        if op.dim == 3 and not all(n % 2 == 1 for n in g):
             return None
         S = self._split.get(nu)
         if S is None:
-            ne = (op.grid_shape[1] + 1) // 2
-            S = (np.zeros((2 * nu + 3, 4, ne), dtype=op.dtype), np.zeros((4, 2, ne), dtype=op.dtype))
+            ne = (g[-1] + 1) // 2
+            dt = op.dtype
+            if op.dim == 2:
+                S = (np.zeros((2 * nu + 3, 4, ne), dtype=dt), np.zeros((4, 2, ne), dtype=dt))
+            else:
+                S = (np.zeros((2 * nu + 3, g[1] + 2, 4, ne), dtype=dt), np.zeros((3, g[1], 2, ne), dtype=dt),
+                     np.zeros((4, 2, ne), dtype=dt))
             self._split[nu] = S
         return S
 
     def fusable(self, nu: int) -> bool:
-        """Whether one-pass smoothing + restriction applies (2D red-black, serial)."""
-        return nu > 0 and self.name == "red-black" and self.op.dim == 2 and self.op.threads == 1
+        """Whether one-pass smoothing + restriction applies (red-black, serial; 3D on colour-split planes)."""
+        if not (nu > 0 and self.name == "red-black" and self.op.threads == 1):
+            return False
+        return self.op.dim == 2 or self.split_ring(nu) is not None
 
     def zero_start(self, nu: int) -> bool:
         """Whether :meth:`smooth_restrict` can start from a zero iterate without reading it (colour-split rows)."""
@@ -94,7 +109,10 @@ class CompiledSmoother:
         (``zero``: ``U`` starts from zero and is only written, see :meth:`zero_start`)."""
         K, op = kernels(), self.op
         S = self.split_ring(nu)
-        if zero:
+        if op.dim == 3:
+            (K.split3_pre_zero(U, F, op.cst, nu, fc, *S) if zero else
+             K.rbgs3_restrict_split(U, F, op.cst, nu, True, fc, *S))
+        elif zero:
             K.split_pre_zero(U, F, op.cst, nu, fc, *S)
         elif S is not None:
             K.rbgs2_restrict_split(U, F, *op.args(), nu, True, op.zero, fc, off, rows4, *S)
@@ -104,7 +122,7 @@ class CompiledSmoother:
     def fusable_post(self, nu: int) -> bool:
         """Whether one-pass prolongation + post-smoothing applies (red-black on colour-split rows)."""
         g = self.op.grid_shape
-        return nu > 0 and self.name == "red-black" and g[0] % 2 == 1 and g[1] % 2 == 1 and self.split_ring(nu) is not None
+        return nu > 0 and self.name == "red-black" and all(n % 2 == 1 for n in g) and self.split_ring(nu) is not None
 
     def correct_smooth(self, U: np.ndarray, F: np.ndarray, E: np.ndarray, nu: int, erow: np.ndarray,
                        want_norm: bool = False) -> float | None:
@@ -113,7 +131,10 @@ class CompiledSmoother:
         K = kernels()
         S = self.split_ring(nu)
         red_first = self.order == "red-black"
-        ssq = K.rbgs2_split_prolong(U, F, self.op.cst, nu, red_first, E, erow, want_norm, *S)
+        if self.op.dim == 3:
+            ssq = K.rbgs3_split_prolong(U, F, self.op.cst, nu, red_first, E, erow, want_norm, S[0], S[1])
+        else:
+            ssq = K.rbgs2_split_prolong(U, F, self.op.cst, nu, red_first, E, erow, want_norm, *S)
         return math.sqrt(ssq) if want_norm else None
 
     def smooth(self, U: np.ndarray, F: np.ndarray, nu: int, post: bool, want_norm: bool = False) -> float | None:
@@ -127,7 +148,9 @@ class CompiledSmoother:
                 (K.rbgs2_par if op.dim == 2 else K.rbgs3_par)(U, F, *op.args(), nu, red_first, op.zero)
                 return None
             S = self.split_ring(nu)
-            if S is not None:
+            if S is not None and op.dim == 3:
+                ssq = K.rbgs3_split(U, F, op.cst, nu, red_first, want_norm, S[0], S[1])
+            elif S is not None:
                 ssq = K.rbgs2_split(U, F, *op.args(), nu, red_first, op.zero, op.row, want_norm, *S)
             else:
                 ssq = (K.rbgs2 if op.dim == 2 else K.rbgs3)(U, F, *op.args(), nu, red_first, op.zero, op.row, want_norm)
