@@ -14,7 +14,7 @@ smoother spec ``{"name": "stencil", "file": "smoother.npz"}``.
 
 ===================== ===========================================================
 :mod:`.format`         the file format, loading and validation (numpy only)
-:mod:`.problems`       problem classes: anisotropy, coefficient jumps (numpy only)
+:mod:`.classes`        problem classes: anisotropy, coefficient jumps (numpy only)
 :mod:`.trainer`        :class:`StencilParameters`, :func:`train_smoother` (torch)
 :mod:`.evaluate`       measured and LFA factors of learned vs classical smoothers
 :mod:`.cli`            ``mgcore learn-smoother``
@@ -37,8 +37,8 @@ _LAZY = {
     "StencilSmootherSpec": "format",
     "load_stencil_smoother": "format",
     "save_stencil_smoother": "format",
-    "ProblemClass": "problems",
-    "ProblemSample": "problems",
+    "ProblemClass": "classes",
+    "ProblemSample": "classes",
     "StencilParameters": "trainer",
     "TrainConfig": "trainer",
     "TrainResult": "trainer",

@@ -211,7 +211,7 @@ def run_learn_smoother(args: argparse.Namespace) -> int:
 
     from .evaluate import evaluate_smoothers, format_rows
     from .format import save_stencil_smoother
-    from .problems import ProblemClass
+    from .classes import ProblemClass
     from .trainer import BASELINES, LFAObjective, StencilParameters, TrainConfig, train_smoother, training_factor
 
     torch.set_num_threads(args.threads)

@@ -40,7 +40,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .format import StencilSmootherSpec
-from .problems import ProblemSample
+from .classes import ProblemSample
 
 __all__ = ["evaluate_smoothers", "lfa_two_grid_factor", "format_rows", "cycle_work"]
 

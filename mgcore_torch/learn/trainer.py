@@ -55,7 +55,7 @@ from mgcore.polynomials import chebyshev_roots
 from ..hierarchy import poisson_hierarchy
 from ..smoothers import StencilSmoother
 from .format import StencilSmootherSpec
-from .problems import ProblemClass, ProblemSample
+from .classes import ProblemClass, ProblemSample
 
 __all__ = [
     "KINDS",
@@ -92,7 +92,7 @@ class StencilParameters(nn.Module):
     Parameters
     ----------
     dim : int
-        Space dimension (2 for the problem classes of :mod:`.problems`).
+        Space dimension (2 for the problem classes of :mod:`.classes`).
     kernel_size : int
         Odd ``k`` of the ``k^d`` stencils (``kind="stencil"``).
     levels : int
