@@ -14,6 +14,10 @@ one process, interleaved repetitions, median:
 * the random crop + flip of a batch as one tensor operation against the same
   transform applied image by image (what a per-sample data set does).
 
+``--omp`` -- the plain loop in fresh processes with ``OMP_WAIT_POLICY``
+``ACTIVE`` (waiting threads spin) and ``PASSIVE`` (they sleep), alternating:
+what the ``mgcore train --omp-wait`` default is based on.
+
 ``--accuracy`` -- each model trained with the same recipe (SGD Nesterov,
 cosine, crop + flip, normalised inputs) for the same time budget on
 Fashion-MNIST (``/usr/share/datasets/fashion-mnist`` of the Debian package
@@ -24,6 +28,7 @@ plain-torch CNN of similar size and (``--resnet``) ResNet-18.
 Usage::
 
     python benchmarks/bench_training.py --speed --threads 2
+    python benchmarks/bench_training.py --omp --threads 2
     python benchmarks/bench_training.py --accuracy --budget-minutes 5 --threads 2
 
 Timings depend on the machine and on what else runs on it; compare the
@@ -166,6 +171,47 @@ def speed(args) -> dict:
     return {"rows": rows, "augmentation": augment}
 
 
+# --------------------------------------------------------------------------- OpenMP wait policy
+
+
+def probe(args) -> None:
+    """One process: img/s of the plain loop (the policy is whatever OMP_WAIT_POLICY said at torch's start)."""
+    spec = json.loads(args.probe)
+    model = build(spec).to(memory_format=torch.channels_last)
+    batches = [(torch.rand(args.batch_size, 1, 28, 28).contiguous(memory_format=torch.channels_last),
+                torch.randint(0, 10, (args.batch_size,))) for _ in range(args.steps)]
+    run = _plain_step_runner(model, batches[:1])
+    run()
+    run = _plain_step_runner(model, batches)
+    t0 = time.perf_counter()
+    run()
+    print(json.dumps({"images_per_s": args.batch_size * args.steps / (time.perf_counter() - t0)}))
+
+
+def omp_compare(args) -> dict:
+    """OMP_WAIT_POLICY=ACTIVE vs PASSIVE, each in fresh processes, alternating."""
+    import os
+    import subprocess
+
+    m = args.models.split(",")[0]
+    spec = ({"name": TRAIN_PRESETS[m]["model"], "args": TRAIN_PRESETS[m]["model_args"], "label": f"{m} model"}
+            if m in TRAIN_PRESETS else {"name": m, "label": m})
+    rates = {"ACTIVE": [], "PASSIVE": []}
+    for _ in range(args.repeats):
+        for policy in rates:
+            env = dict(os.environ, OMP_WAIT_POLICY=policy, OMP_NUM_THREADS=str(args.threads))
+            out = subprocess.run([sys.executable, __file__, "--probe", json.dumps(spec), "--threads", str(args.threads),
+                                  "--steps", str(args.steps), "--batch-size", str(args.batch_size)],
+                                 capture_output=True, text=True, env=env, check=True).stdout
+            rates[policy].append(json.loads(out.strip().splitlines()[-1])["images_per_s"])
+    med = {k: statistics.median(v) for k, v in rates.items()}
+    print(f"\nOMP_WAIT_POLICY, {spec['label']}, plain loop, {args.threads} threads, fresh processes, median of "
+          f"{args.repeats}: ACTIVE {med['ACTIVE']:.0f} img/s, PASSIVE {med['PASSIVE']:.0f} img/s "
+          f"({med['PASSIVE'] / med['ACTIVE']:.2f}x)")
+    return {"model": spec["label"], "images_per_s": rates, "median": med, "ratio_passive_to_active":
+            med["PASSIVE"] / med["ACTIVE"]}
+
+
 # --------------------------------------------------------------------------- accuracy
 
 
@@ -216,6 +262,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--speed", action="store_true", help="throughput table (default when no part is chosen)")
     p.add_argument("--accuracy", action="store_true", help="accuracy of each model in the same time budget")
+    p.add_argument("--omp", action="store_true", help="OMP_WAIT_POLICY active vs passive (fresh processes)")
+    p.add_argument("--probe", default=None, help=argparse.SUPPRESS)
     p.add_argument("--threads", type=int, default=2, help="torch threads (default: 2)")
     p.add_argument("--batch-size", type=int, default=128, help="speed: batch size (default: 128)")
     p.add_argument("--steps", type=int, default=3, help="speed: steps per measurement (default: 3)")
@@ -232,9 +280,14 @@ def main(argv=None) -> int:
     p.add_argument("--json", default=None, help="output file (default: benchmarks/results/training_<part>.json)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.probe:
+        probe(args)
+        return 0
     meta = {"python": platform.python_version(), "torch": torch.__version__, "threads": torch.get_num_threads(),
             "machine": platform.processor() or platform.machine(), "argv": sys.argv[1:]}
-    parts = [("speed", speed)] if args.speed or not args.accuracy else []
+    parts = [("speed", speed)] if args.speed or not (args.accuracy or args.omp) else []
+    if args.omp:
+        parts.append(("omp", omp_compare))
     if args.accuracy:
         parts.append(("accuracy", accuracy))
     for name, fn in parts:

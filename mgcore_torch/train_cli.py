@@ -170,6 +170,10 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     opt(s, "--channels-last", "channels-last memory format of model and batches", action=onoff)
     opt(s, "--compile", "train through torch.compile", action=onoff)
     opt(s, "--sync-bn", "SyncBatchNorm under torchrun (CUDA only)", action=onoff)
+    s.add_argument("--omp-wait", default="passive", choices=("passive", "active", "inherit"),
+                   help="OMP_WAIT_POLICY of torch's CPU threads, set before torch is imported unless the "
+                        "environment sets it: waiting threads sleep (passive) or spin (active); spinning threads "
+                        "slow a shared, busy CPU down several times (default: passive)")
     s.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default: cpu)")
     s.add_argument("--threads", type=_positive_int, default=None,
                    help="torch intra-op threads per process (default: torch's choice)")
@@ -291,6 +295,19 @@ def _augmentation(args, info: dict):
     return RandomCropFlip(padding=padding, flip=flip, pad_mode=args.pad_mode)
 
 
+def _set_omp_wait_policy(policy: str) -> str | None:
+    """Set ``OMP_WAIT_POLICY`` for the OpenMP runtime torch starts, if still possible; returns the policy in force.
+
+    Only takes effect when torch is not imported yet and the environment does
+    not set the variable (an explicit environment wins).
+    """
+    if policy not in ("passive", "active", "inherit"):
+        raise ValueError(f"--omp-wait must be one of ('passive', 'active', 'inherit'), got {policy!r}")
+    if policy != "inherit" and "OMP_WAIT_POLICY" not in os.environ and "torch" not in sys.modules:
+        os.environ["OMP_WAIT_POLICY"] = policy.upper()
+    return os.environ.get("OMP_WAIT_POLICY")
+
+
 def _progress_mode(choice: str) -> str:
     if choice == "auto":
         return "bar" if (hasattr(sys.stderr, "isatty") and sys.stderr.isatty()) else "plain"
@@ -327,6 +344,7 @@ def run_train(args: argparse.Namespace) -> int:
         raise ValueError(f"--log-every must be >= 0, got {args.log_every}")
     model_args = _parse_model_args(args.model_args)
     progress = _progress_mode(args.progress)
+    omp_wait = _set_omp_wait_policy(getattr(args, "omp_wait", "inherit"))
 
     import torch
 
@@ -372,7 +390,7 @@ def run_train(args: argparse.Namespace) -> int:
             "in_channels": train_set.in_channels, "num_classes": train_set.num_classes,
             "classes": list(train_set.classes), "batch_size": args.batch_size, "augment": repr(augment),
             "erasing": float(args.erasing), "normalize": norm if norm is False else [list(norm[0]), list(norm[1])],
-            "preset": args.preset,
+            "preset": args.preset, "omp_wait_policy": omp_wait, "threads": torch.get_num_threads(),
         }
         trainer = Trainer(
             model, optimizer=args.optimizer, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
@@ -430,6 +448,7 @@ def run_train(args: argparse.Namespace) -> int:
                 "device": str(trainer.device), "world_size": placement.world_size, "checkpoint": checkpoint,
                 "out": args.out, "best_epoch": best.get("epoch"), "best_test_accuracy": best.get("val_acc"),
                 "images_per_s": (sum(ips) / len(ips)) if ips else None, "preset": args.preset,
+                "threads": torch.get_num_threads(), "omp_wait_policy": omp_wait,
             }
             print(json.dumps(out))
         else:

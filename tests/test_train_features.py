@@ -237,3 +237,14 @@ def test_new_bad_arguments():
     with pytest.raises(ValueError, match="distributed must be"):
         Trainer(m, distributed="maybe")
     assert Trainer(m, progress="bar").progress == "tqdm"
+
+
+def test_omp_wait_policy_is_set_only_before_torch_and_never_over_the_environment(monkeypatch):
+    from mgcore_torch.train_cli import _set_omp_wait_policy
+
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    assert _set_omp_wait_policy("passive") is None  # torch is imported in this process: too late, left alone
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    assert _set_omp_wait_policy("passive") == "ACTIVE"
+    with pytest.raises(ValueError, match="--omp-wait must be one of"):
+        _set_omp_wait_policy("spin")

@@ -100,5 +100,7 @@ def test_fashion_mnist_from_an_idx_folder(tmp_path):
             "--augment", "--normalize", "--threads", "1", "--json")
     res = last_json(p)
     assert res["data"] == "fashion-mnist" and res["history"]["samples"] == [40]
+    # torch's OpenMP threads sleep while waiting unless the environment says otherwise (--omp-wait)
+    assert res["omp_wait_policy"] == os.environ.get("OMP_WAIT_POLICY", "PASSIVE") and res["threads"] == 1
     p = run("train", "--data", "fashion-mnist", "--data-root", str(tmp_path / "absent"), check=False)
     assert p.returncode == 2 and "dataset-fashion-mnist" in p.stderr
