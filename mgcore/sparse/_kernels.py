@@ -1613,14 +1613,25 @@ def set_threads(threads: int) -> None:
     numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
 
 
-# the 3D colour-split kernels live in their own module (it imports helpers from this one)
-from ._split3_kernels import (  # noqa: E402
-    rbgs3_restrict_split,
-    rbgs3_split,
-    rbgs3_split_prolong,
-    residual_cast3,
-    split3_post_update,
-    split3_pre_zero,
+# the 3D colour-split kernels live in their own module (it imports helpers from
+# this one), loaded on first access (PEP 562)
+_SPLIT3 = (
+    "rbgs3_restrict_split",
+    "rbgs3_split",
+    "rbgs3_split_prolong",
+    "residual_cast3",
+    "split3_post_update",
+    "split3_pre_zero",
 )
 
+
+def __getattr__(name):
+    if name in _SPLIT3:
+        from . import _split3_kernels
+
+        return getattr(_split3_kernels, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [name for name in dir() if not name.startswith("_") and name not in ("annotations", "njit", "prange", "numba", "np")]
+__all__ += list(_SPLIT3)

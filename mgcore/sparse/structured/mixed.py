@@ -40,7 +40,7 @@ import numpy as np
 from ...cycles import CycleKind, cycle
 from ._common import kernels
 
-__all__ = ["MixedRefinement", "MixedNorm", "MatrixResidual", "PRECISIONS"]
+__all__ = ["MixedRefinement", "MixedNorm", "MatrixResidual", "PRECISIONS", "coarse_fmg"]
 
 #: ``precision`` values of :class:`mgcore.sparse.MultigridSolver` (as the torch solver's).
 PRECISIONS = (None, "float64", "float32", "mixed")
@@ -55,6 +55,24 @@ def _coarse_cycles(h, fc, kind: CycleKind, pre: int, post: int) -> Any:
         return cycle(h, fc, e, CycleKind.W, pre, post, start=2) if h.J > 2 else e
     e = cycle(h, fc, None, CycleKind.F, pre, post, start=2)
     return cycle(h, fc, e, CycleKind.V, pre, post, start=2) if h.J > 2 else e
+
+
+def coarse_fmg(h, f2: Any, kind: CycleKind, pre: int, post: int) -> Any:
+    """Full multigrid on levels 2..J for the level-2 data ``f2``: the level-2 iterate.
+
+    Nested iteration as :func:`mgcore.cycles.fmg` (``f^{l+1} = R f^l``, exact
+    coarsest solve, ``u^l = P u^{l+1}`` and one cycle per level), stopping
+    on level 2 so that the caller interpolates to level 1 in its own
+    precision and runs the level-1 cycle as an ordinary iteration.
+    """
+    fs = [None, f2]
+    for l in range(1, h.J - 1):
+        fs.append(h.levels[l].R(fs[-1]))
+    u = cycle(h, fs[-1], None, kind, pre, post, start=h.J)
+    for l in range(h.J - 2, 0, -1):
+        u = h.levels[l].correct(None, u)
+        u = cycle(h, fs[l], u, kind, pre, post, start=l + 1)
+    return u
 
 
 class MixedRefinement:
@@ -135,6 +153,20 @@ class MixedRefinement:
         return nrm
 
     # ------------------------------------------------------------------ step
+    def fmg_step(self, kind: CycleKind, b: np.ndarray, x: np.ndarray, nu_pre: int, nu_post: int,
+                 prolong_into: Callable[[np.ndarray, np.ndarray], None]) -> np.ndarray:
+        """The full-multigrid first step from ``x = 0``: FMG in float32 on
+        levels 2..J for ``R b``, ``x = P u_2`` (float64, by ``prolong_into(x, u_2)``),
+        then one refinement step (the level-1 cycle of FMG)."""
+        if self.h.J < 2:
+            return self.step(kind, b, x, nu_pre, nu_post)
+        if self._valid != self._key(b, x):  # r = b - A x = b for the zero start
+            self._residual(b, x)
+        u2 = coarse_fmg(self.h, self.h.levels[0].R(self.r), kind, nu_pre, nu_post)
+        prolong_into(x, np.asarray(u2, dtype=np.float64))
+        self.invalidate()
+        return self.step(kind, b, x, nu_pre, nu_post)
+
     def fused(self, nu_pre: int, nu_post: int) -> bool:
         """Whether the two-pass fine-level step applies (see the module docstring)."""
         if self.op64 is None or self.h.J < 2 or nu_pre < 1 or nu_post < 1:
