@@ -58,6 +58,10 @@ class AlgebraicMultigridSolver(MultigridSolver):
         if len(As) < 1 or len(Ps) != len(As) - 1 or len(Rs) != len(As) - 1:
             raise ValueError(f"need J matrices A and J-1 of P and R, got {len(As)}, {len(Ps)}, {len(Rs)}")
         self.dtype = np.dtype(dtype)
+        self.precision = self.dtype.name
+        self.cycle_dtype = self.dtype
+        self._mixed = self._A64 = None
+        self.coarsening, self.coarsen_axes = "algebraic", None
         self._init_options(nu, cycle)
         self.smoother_spec = ("gauss-seidel", {"sweep": "symmetric"}) if smoother is None else smoother
         self.J = len(As)
