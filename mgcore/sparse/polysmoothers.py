@@ -15,7 +15,7 @@ from ..iterations import ChebyshevSemiIteration, Smoother
 from ..polynomials import PolynomialSmoother, chebyshev_roots
 from ..spectrum import estimate_lambda_max
 
-from .smoothers import (  # noqa: F401
+from ._smoother_base import (  # noqa: F401
     SparseSmoother, _DiagScale, _Identity, _MatVec, _as_csr, _check_positive, _grid_shape, _inverse_diagonal, _kernels,
 )
 

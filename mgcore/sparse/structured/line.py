@@ -245,7 +245,8 @@ class CompiledLineSmoother:
     def __init__(self, op, options: dict):
         self.op = op
         self.options = dict(options)
-        self.lines = LineSweeps(op.data, options.get("axis") or "auto", options.get("order") or "symmetric", op.dtype)
+        self.lines = LineSweeps(op.data, "auto" if options.get("axis") is None else options["axis"],
+                                options.get("order") or "symmetric", op.dtype)
         self.lines.enable_fused(op.data)
         self._r = np.zeros(op.grid_shape, dtype=op.dtype)
 
