@@ -44,12 +44,9 @@ def test_small_convnet_reaches_90_percent_on_digits(digits):
     train_loader, test_loader = make_loaders(digits, batch_size=32, seed=0)
     trainer = Trainer(small_convnet(), optimizer="sgd", lr=0.1, momentum=0.9, weight_decay=5e-4, epochs=8,
                       scheduler="cosine", progress=None, seed=0)
-    t0 = time.perf_counter()
     history = trainer.fit(train_loader, test_loader)
-    seconds = time.perf_counter() - t0
     # measured: 0.97-0.99 in about 1 s on one core
     assert history.val_acc[-1] >= 0.90
-    assert seconds < 30.0
     assert len(history) == 8 and history.epoch == list(range(1, 9))
     assert history.train_loss[-1] < history.train_loss[0]
     assert history.lr[0] == pytest.approx(0.1) and history.lr[-1] < 0.01  # cosine decay
