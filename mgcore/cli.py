@@ -1,4 +1,4 @@
-"""Command-line interface: ``mgcore solve | train | evaluate | demo | models | verify``.
+"""Command-line interface: ``mgcore solve | train | evaluate | demo | warmup | models | verify``.
 
 Every subcommand has ``--help``.  Heavy libraries (scipy, numba, torch) are
 imported only by the subcommand that needs them.
@@ -87,13 +87,15 @@ def _add_solve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rtol", type=float, default=1e-8, help="relative tolerance (default 1e-8)")
     p.add_argument("--atol", type=float, default=0.0, help="absolute tolerance (default 0)")
     p.add_argument("--maxiter", type=int, default=100, help="maximum iterations (default 100)")
-    p.add_argument("--fmg", action="store_true", help="start from a full-multigrid initial guess")
+    p.add_argument("--fmg", action="store_true",
+                   help="start from a full-multigrid cycle (sparse backend without --accel: the first iteration, "
+                        "rtol relative to ||b||; otherwise an FMG initial guess)")
     p.add_argument("--backend", choices=["sparse", "torch", "petsc"], default="sparse",
                    help="operator backend (petsc: PETSc PCMG over MPI, run under mpiexec)")
     p.add_argument("--device", default="cpu", help="torch device (torch backend)")
     p.add_argument("--fast", choices=["auto", "on", "off"], default="auto", help="compiled matrix-free path (sparse backend)")
     p.add_argument("--dtype", choices=["float64", "float32", "mixed"], default="float64",
-                   help="precision (mixed: float32 cycles in float64 refinement, torch backend)")
+                   help="precision (mixed: float32 cycles inside a float64 residual refinement; sparse and torch backends)")
     p.add_argument("--threads", type=_positive_int, default=1, help="threads for kernels (default 1)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     p.add_argument("--plot", metavar="FILE", default=None,
@@ -126,6 +128,13 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     pd.add_argument("--n", type=_positive_int, default=1023, help="Poisson grid size (default 1023)")
     pd.add_argument("--epochs", type=_positive_int, default=15, help="training epochs (default 15)")
     pd.set_defaults(func=run_demo)
+
+    pw = sub.add_parser("warmup", help="compile the solver kernels now (they are cached; the first solve is then fast)",
+                        description="Compile (or load from the cache) the compiled multigrid kernels of the common "
+                                    "configurations by solving small 2D and 3D problems.")
+    pw.add_argument("--dims", type=int, nargs="+", choices=[2, 3], default=[2, 3], help="dimensions (default 2 3)")
+    pw.add_argument("--threads", type=_positive_int, default=1, help="also the parallel kernels for this many threads")
+    pw.set_defaults(func=run_warmup)
 
     train_cli.add_models_parser(sub)
     train_cli.add_evaluate_parser(sub)
@@ -251,13 +260,11 @@ def _solve(args: argparse.Namespace) -> tuple[Any, Any]:
         return solver, result
     from .sparse.solver import MultigridSolver
 
-    if args.dtype == "mixed":
-        raise ValueError("--dtype mixed is available with --backend torch only")
     fast = {"auto": None, "on": True, "off": False}[args.fast]
     solver = MultigridSolver(problem, smoother=args.smoother, nu=tuple(args.nu), cycle=args.cycle, coarse=args.coarse,
-                             fast=fast, dtype=np.dtype(args.dtype), threads=args.threads)
+                             fast=fast, precision=args.dtype, threads=args.threads, fmg=bool(args.fmg and accel is None))
     x0 = None
-    if args.fmg:
+    if args.fmg and accel is not None:
         from .cycles import fmg
 
         x0 = np.asarray(fmg(solver.hierarchy, solver._to_level(b), solver.cycle_kind, solver.nu_pre, solver.nu_post)).copy()
@@ -299,6 +306,10 @@ def run_solve(args: argparse.Namespace) -> int:
     if args.plot:
         _plot_format(args.plot)  # an unknown extension is refused before any work
     solver, result = _solve(args)
+    _jit = sys.modules.get("mgcore.sparse._jit")  # loaded with the compiled kernels
+    if _jit is not None and _jit.compiled_kernels():
+        print(f"mgcore: compiled {_jit.compiled_kernels()} kernels in {_jit.compile_seconds():.1f} s "
+              "(first run; cached for later runs)", file=sys.stderr)
     d = result.to_dict()
     d.update(
         problem=args.problem, n=args.n, backend=args.backend, n_unknowns=int(result.info.get("n_unknowns", 0)),
@@ -324,6 +335,17 @@ def run_solve(args: argparse.Namespace) -> int:
         if args.plot:
             print(f"convergence plot written to {args.plot}")
     return 0 if result.converged else (3 if result.reason.value == "stagnated" else 1)
+
+
+def run_warmup(args: argparse.Namespace) -> int:
+    """``mgcore warmup``: compile the kernels ahead of the first solve."""
+    from .sparse._jit import warmup
+
+    threads = (1,) if args.threads == 1 else (1, args.threads)
+    r = warmup(dims=tuple(args.dims), threads=threads)
+    what = f"compiled {r['compiled']} kernels in {r['compile_seconds']:.1f} s" if r["compiled"] else "all kernels were cached"
+    print(f"mgcore warmup: {what} ({r['seconds']:.1f} s in all)")
+    return 0
 
 
 def run_demo(args: argparse.Namespace) -> int:

@@ -43,6 +43,8 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from . import _jit  # noqa: F401  (the first-compilation note on stderr)
+
 _JIT = dict(cache=True, error_model="numpy", nogil=True, boundscheck=False)
 _PJIT = dict(cache=True, error_model="numpy", nogil=True, boundscheck=False, parallel=True)
 
