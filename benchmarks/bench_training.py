@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -46,11 +47,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as mgcore train does (--omp-wait passive); must precede torch
 
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from mgcore_torch.options import TRAIN_PRESETS  # noqa: E402
+from mgcore_torch.options import DATASET_INFO, TRAIN_PRESETS  # noqa: E402
 from mgcore_torch.train_cli import _build_model  # noqa: E402
 from mgcore_torch.trainer import Trainer  # noqa: E402
 from mgcore_torch.transforms import RandomCropFlip  # noqa: E402
@@ -190,7 +192,6 @@ def probe(args) -> None:
 
 def omp_compare(args) -> dict:
     """OMP_WAIT_POLICY=ACTIVE vs PASSIVE, each in fresh processes, alternating."""
-    import os
     import subprocess
 
     m = args.models.split(",")[0]
@@ -235,8 +236,9 @@ def accuracy(args) -> dict:
     rows = []
     for spec in specs:
         model = build(spec)
+        info = DATASET_INFO[args.data]
         tl, vl = make_loaders((train, test), batch_size=128, seed=0, normalize=(mean, std),
-                              augment=RandomCropFlip(2, True))
+                              augment=RandomCropFlip(info["padding"], info["flip"]))
         t = Trainer(model, optimizer="nesterov", lr=0.1, weight_decay=5e-4, epochs=1000, scheduler="cosine",
                     warmup_epochs=0.2, budget_minutes=args.budget_minutes, channels_last=True, progress=None,
                     distributed=False, seed=0)
@@ -284,7 +286,8 @@ def main(argv=None) -> int:
         probe(args)
         return 0
     meta = {"python": platform.python_version(), "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "machine": platform.processor() or platform.machine(), "argv": sys.argv[1:]}
+            "machine": platform.processor() or platform.machine(), "argv": sys.argv[1:],
+            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")}
     parts = [("speed", speed)] if args.speed or not (args.accuracy or args.omp) else []
     if args.omp:
         parts.append(("omp", omp_compare))

@@ -64,9 +64,9 @@ def _needs_torch(command: str):
     def deco(fn):
         @functools.wraps(fn)
         def wrapper(args):
-            try:
-                import torch  # noqa: F401
-            except ImportError:
+            import importlib.util
+
+            if importlib.util.find_spec("torch") is None:  # not imported here: --omp-wait must precede torch
                 print(f"mgcore {command}: error: this command needs torch: pip install 'mgcore[torch]'",
                       file=sys.stderr)
                 return 2
