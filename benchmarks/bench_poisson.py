@@ -10,6 +10,9 @@ round-off, applicable only to the constant-coefficient Dirichlet Laplacian).
 All solvers of a case are run in interleaved rounds (each solver once per
 round, ``--repeats`` rounds) and the fastest run of each is kept, so a burst
 of load on a shared machine affects every solver alike; compare the ratios.
+Every run records wall time and CPU time (``time.process_time``; all solvers
+run on one thread); the ratios are formed from CPU times, which waiting for a
+core on a shared machine does not inflate.
 
 The fresh-process figure runs ``mgcore solve --problem poisson2d --n 1023
 --json`` in new processes (numba kernels loaded from the on-disk cache) and
@@ -79,14 +82,32 @@ def _factor(res):
 
 def run_mgcore(problem, b, A, fast=None, accel=None, threads=1, smoother=None, nu=(2, 2), cycle="V", label=None,
                **options):
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     s = MultigridSolver(problem, fast=fast, threads=threads, smoother=smoother, nu=nu, cycle=cycle, **options)
     t1 = time.perf_counter()
     r = s.solve(b, rtol=RTOL, accel=accel, maxiter=200)
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     return dict(solver=label or f"mgcore {'fast' if s.fast else 'sparse'}{' +CG' if accel else ''}",
-                setup=t1 - t0, solve=t2 - t1, iterations=r.iterations, factor=r.convergence_factor,
+                setup=t1 - t0, solve=t2 - t1, cpu=c2 - c0, iterations=r.iterations, factor=r.convergence_factor,
                 relres=_relres(A, b, r.x), converged=r.converged)
+
+
+def run_mgcore_unfused(problem, b, A):
+    """mgcore fast with the kernels of the previous release: 2D prolongation and 3D
+    restriction/prolongation as separate passes, 3D smoothing with stride-2 rows (bitwise
+    the same iterates as the fused kernels, so only the time differs)."""
+    from mgcore.sparse.structured import smoother as sm
+
+    C = sm.CompiledSmoother
+    saved = (C.fusable_post, C.zero_start, C.split_ring)
+    ring = C.split_ring
+    C.fusable_post = lambda self, nu: False
+    C.zero_start = lambda self, nu: False
+    C.split_ring = lambda self, nu: None if self.op.dim == 3 else ring(self, nu)
+    try:
+        return run_mgcore(problem, b, A, label="mgcore fast, unfused kernels")
+    finally:
+        C.fusable_post, C.zero_start, C.split_ring = saved
 
 
 def dst_eigenvalues(problem):
@@ -107,28 +128,28 @@ def run_dst(problem, b, A):
     """The fast Poisson solver: ``x = S^-1 (S b / lambda)`` with the DST-I ``S`` (one worker thread).
 
     Setup = the eigenvalues; solve = two transforms and a division (exact up to round-off)."""
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     lam = dst_eigenvalues(problem)
     t1 = time.perf_counter()
     xh = sfft.dstn(b.reshape(problem.shape), type=1, workers=1)
     xh /= lam
     x = sfft.idstn(xh, type=1, workers=1, overwrite_x=True)
-    t2 = time.perf_counter()
-    return dict(solver="scipy.fft DST-I (direct)", setup=t1 - t0, solve=t2 - t1, iterations=0, factor=float("nan"),
-                relres=_relres(A, b, x), converged=True)
+    t2, c2 = time.perf_counter(), time.process_time()
+    return dict(solver="scipy.fft DST-I (direct)", setup=t1 - t0, solve=t2 - t1, cpu=c2 - c0, iterations=0,
+                factor=float("nan"), relres=_relres(A, b, x), converged=True)
 
 
 def run_pyamg(A, b, method, accel=None):
     import pyamg
 
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     ml = pyamg.ruge_stuben_solver(A) if method == "rs" else pyamg.smoothed_aggregation_solver(A)
     t1 = time.perf_counter()
     res: list = []
     x = ml.solve(b, x0=np.zeros_like(b), tol=RTOL, residuals=res, accel=accel, maxiter=500)
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     name = {"rs": "pyamg Ruge-Stuben", "sa": "pyamg smoothed aggr."}[method]
-    return dict(solver=name + (f" +{accel.upper()}" if accel else ""), setup=t1 - t0, solve=t2 - t1,
+    return dict(solver=name + (f" +{accel.upper()}" if accel else ""), setup=t1 - t0, solve=t2 - t1, cpu=c2 - c0,
                 iterations=len(res) - 1, factor=_factor(res), relres=_relres(A, b, x), converged=_relres(A, b, x) <= 1.01 * RTOL)
 
 
@@ -138,21 +159,21 @@ def run_scipy_cg(A, b, maxiter=20000):
     def cb(xk):
         its[0] += 1
 
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     x, info = spla.cg(A, b, rtol=RTOL, maxiter=maxiter, callback=cb)
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     rr = _relres(A, b, x)
-    return dict(solver="scipy CG (no precond.)", setup=0.0, solve=t1 - t0, iterations=its[0],
+    return dict(solver="scipy CG (no precond.)", setup=0.0, solve=t1 - t0, cpu=c1 - c0, iterations=its[0],
                 factor=rr ** (1.0 / max(its[0], 1)), relres=rr, converged=info == 0)
 
 
 def run_superlu(A, b):
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     lu = spla.splu(A.tocsc())
     t1 = time.perf_counter()
     x = lu.solve(b)
-    t2 = time.perf_counter()
-    return dict(solver="scipy SuperLU", setup=t1 - t0, solve=t2 - t1, iterations=0, factor=float("nan"),
+    t2, c2 = time.perf_counter(), time.process_time()
+    return dict(solver="scipy SuperLU", setup=t1 - t0, solve=t2 - t1, cpu=c2 - c0, iterations=0, factor=float("nan"),
                 relres=_relres(A, b, x), converged=True)
 
 
@@ -171,7 +192,7 @@ def best_of(repeats, fn, *args, **kwargs):
     """Run ``fn`` ``repeats`` times and keep the run with the smallest total time
     (the same rule for every solver, so machine noise affects all alike)."""
     runs = [fn(*args, **kwargs) for _ in range(max(1, repeats))]
-    best = min(runs, key=lambda r: r["setup"] + r["solve"])
+    best = min(runs, key=lambda r: r["cpu"])
     best["repeats"] = len(runs)
     return best
 
@@ -185,9 +206,9 @@ def interleaved(repeats, entries):
             runs[k].append(fn(*args, **kwargs))
     out = []
     for rs in runs:
-        best = min(rs, key=lambda r: r["setup"] + r["solve"])
+        best = min(rs, key=lambda r: r["cpu"])
         best["repeats"] = len(rs)
-        best["all_totals"] = [r["setup"] + r["solve"] for r in rs]
+        best["all_cpu"] = [r["cpu"] for r in rs]
         out.append(best)
     return out
 
@@ -207,9 +228,12 @@ def main_table(cases, skip_slow=False, repeats=3, fast_only=False):
         case = f"{dim}D {n}^{dim} ({A.shape[0]:,} unknowns)"
         R = repeats
         quick = [(run_mgcore, (p, b, A), {"label": "mgcore fast"})]
+        quick.append((run_mgcore_unfused, (p, b, A), {}))
         if _supports_mixed():
-            quick.append((run_mgcore, (p, b, A), {"label": "mgcore fast mixed", "precision": "mixed"}))
-        quick += [(run_dst, (p, b, A), {}), (run_mgcore, (p, b, A), {"accel": "cg"})]
+            quick += [(run_mgcore, (p, b, A), {"label": "mgcore fast fmg", "fmg": True}),
+                      (run_mgcore, (p, b, A), {"label": "mgcore fast mixed", "precision": "mixed"}),
+                      (run_mgcore, (p, b, A), {"label": "mgcore fast mixed fmg", "precision": "mixed", "fmg": True})]
+        quick += [(run_dst, (p, b, A), {}), (run_mgcore, (p, b, A), {"accel": "cg", "label": "mgcore fast +CG"})]
         runs = interleaved(R, quick)
         if not fast_only:
             runs += [best_of(R, run_mgcore, p, b, A, fast=False),
@@ -219,26 +243,25 @@ def main_table(cases, skip_slow=False, repeats=3, fast_only=False):
                 runs.append(run_scipy_cg(A, b))
                 if dim == 2:
                     runs.append(run_superlu(A, b))
-        ref = runs[0]["setup"] + runs[0]["solve"]
+        ref = runs[0]["cpu"]
         dst = next(r for r in runs if r["solver"].startswith("scipy.fft"))
-        tdst = dst["setup"] + dst["solve"]
         for r in runs:
             r["case"] = case
             r["total"] = r["setup"] + r["solve"]
-            r["x_mgcore"] = r["total"] / ref
-            r["x_dst"] = r["total"] / tdst
+            r["x_mgcore"] = r["cpu"] / ref
+            r["x_dst"] = r["cpu"] / dst["cpu"]
         rows += runs
     return rows
 
 
 def print_table(rows, title):
     print(f"\n{title}")
-    hdr = (f"{'case':<32} {'solver':<26} {'setup s':>8} {'solve s':>8} {'total s':>8} {'its':>5} {'factor':>7} "
-           f"{'relres':>9} {'x mgcore':>9} {'x DST':>7}")
+    hdr = (f"{'case':<32} {'solver':<26} {'setup s':>8} {'solve s':>8} {'total s':>8} {'cpu s':>8} {'its':>5} "
+           f"{'factor':>7} {'relres':>9} {'x mgcore':>9} {'x DST':>7}")
     print(hdr)
     print("-" * len(hdr))
     for r in rows:
-        print(f"{r['case']:<32} {r['solver']:<26} {r['setup']:8.3f} {r['solve']:8.3f} {r['total']:8.3f} "
+        print(f"{r['case']:<32} {r['solver']:<26} {r['setup']:8.3f} {r['solve']:8.3f} {r['total']:8.3f} {r['cpu']:8.3f} "
               f"{r['iterations']:5d} {r['factor']:7.4f} {r['relres']:9.2e} {r['x_mgcore']:9.2f} {r['x_dst']:7.2f}")
 
 
@@ -247,13 +270,14 @@ def ratio_summary(rows):
     out = []
     for case in dict.fromkeys(r["case"] for r in rows):
         rs = {r["solver"]: r for r in rows if r["case"] == case}
-        mg = min((r for k, r in rs.items() if k.startswith("mgcore fast")), key=lambda r: r["total"])
-        d = dict(case=case, best_mgcore=mg["solver"], best_mgcore_total=mg["total"],
-                 dst_total=rs["scipy.fft DST-I (direct)"]["total"])
-        d["mgcore_over_dst"] = mg["total"] / d["dst_total"]
+        mg = min((r for k, r in rs.items() if k.startswith("mgcore fast") and "unfused" not in k), key=lambda r: r["cpu"])
+        d = dict(case=case, best_mgcore=mg["solver"], best_mgcore_cpu=mg["cpu"],
+                 dst_cpu=rs["scipy.fft DST-I (direct)"]["cpu"])
+        d["mgcore_over_dst"] = mg["cpu"] / d["dst_cpu"]
+        d["default_mgcore_over_dst"] = rs["mgcore fast"]["cpu"] / d["dst_cpu"]
         for key, name in (("pyamg Ruge-Stuben", "rs"), ("pyamg smoothed aggr. +CG", "sa_cg")):
             if key in rs:
-                d[f"pyamg_{name}_over_mgcore"] = rs[key]["total"] / mg["total"]
+                d[f"pyamg_{name}_over_mgcore"] = rs[key]["cpu"] / mg["cpu"]
         out.append(d)
     return out
 
@@ -295,8 +319,10 @@ def fresh_process(n=1023, repeats=3, cold=False, extra=()):
     variants = [("mgcore solve (warm kernel cache)", _CLI[0], argv)]
     if _supports_mixed():
         variants.append(("mgcore solve --dtype mixed", _CLI[0], argv + ["--dtype", "mixed"]))
+        variants.append(("mgcore solve --dtype mixed --fmg", _CLI[0], argv + ["--dtype", "mixed", "--fmg"]))
     variants.append(("pyamg RS in a new process", _PYAMG.format(n=n), []))
-    _timed_child(_CLI[0], argv, _child_env())  # make sure the kernel cache is filled
+    for label, code, a in variants[:-1]:
+        _timed_child(code, a, _child_env())  # make sure the kernel cache is filled
     rows = []
     runs = {label: [] for label, _, _ in variants}
     for _ in range(max(1, repeats)):
@@ -362,12 +388,15 @@ def scaling(sizes2d, sizes3d, pyamg_cap):
             N = n**dim
             A = p.level_data().matrix()
             b = _rhs(p)
-            runs = [run_mgcore(p, b, A)]
+            runs = [run_mgcore(p, b, A, label="mgcore fast")]
+            if _supports_mixed():
+                runs.append(run_mgcore(p, b, A, label="mgcore fast mixed fmg", precision="mixed", fmg=True))
+            runs.append(run_dst(p, b, A))
             if N <= pyamg_cap:
                 runs += [run_pyamg(A, b, "rs"), run_pyamg(A, b, "sa", "cg")]
             for r in runs:
-                rows.append(dict(dim=dim, n=n, unknowns=N, solver=r["solver"], total=r["setup"] + r["solve"],
-                                 us_per_unknown=1e6 * (r["setup"] + r["solve"]) / N, iterations=r["iterations"]))
+                rows.append(dict(dim=dim, n=n, unknowns=N, solver=r["solver"], total=r["setup"] + r["solve"], cpu=r["cpu"],
+                                 us_per_unknown=1e6 * r["cpu"] / N, iterations=r["iterations"]))
             del A
     return rows
 
@@ -424,7 +453,8 @@ def main(argv=None):
     summary = ratio_summary(rows)
     for d in summary:
         extra = "".join(f", {k.replace('_over_mgcore', '')} / mgcore = {v:.1f}" for k, v in d.items() if k.endswith("_over_mgcore"))
-        print(f"{d['case']}: {d['best_mgcore']} / DST = {d['mgcore_over_dst']:.2f}{extra}")
+        print(f"{d['case']}: {d['best_mgcore']} / DST = {d['mgcore_over_dst']:.2f} (default mgcore fast / DST = "
+              f"{d['default_mgcore_over_dst']:.2f}){extra}  [CPU-time ratios]")
     out = dict(machine=platform.platform(), processor=platform.processor(), cpus=os.cpu_count(), rtol=RTOL,
                jit_seconds=jit, repeats=args.repeats, table=rows, summary=summary)
     if not args.no_fresh:
@@ -451,10 +481,10 @@ def main(argv=None):
         s2 = [63, 127, 255] if args.quick else [255, 511, 1023, 2047, 4095]
         s3 = [15, 31] if args.quick else [63, 127, 255]
         sc = scaling(s2, s3, args.pyamg_cap)
-        print("\nScaling: setup + solve time per unknown")
-        print(f"{'dim':>3} {'n':>6} {'unknowns':>11} {'solver':<26} {'total s':>8} {'us/unknown':>10} {'its':>4}")
+        print("\nScaling: setup + solve CPU time per unknown")
+        print(f"{'dim':>3} {'n':>6} {'unknowns':>11} {'solver':<26} {'total s':>8} {'cpu s':>8} {'us/unknown':>10} {'its':>4}")
         for r in sc:
-            print(f"{r['dim']:>3} {r['n']:>6} {r['unknowns']:>11,} {r['solver']:<26} {r['total']:8.3f} "
+            print(f"{r['dim']:>3} {r['n']:>6} {r['unknowns']:>11,} {r['solver']:<26} {r['total']:8.3f} {r['cpu']:8.3f} "
                   f"{r['us_per_unknown']:10.3f} {r['iterations']:>4}")
         png = os.path.join(RESULTS, "poisson_scaling.png")
         plot_scaling(sc, png)
