@@ -2,7 +2,7 @@
 
 The algorithms live in the backend-neutral core (:mod:`mgcore.cycles`,
 :mod:`mgcore.solve`); this package builds the operators: structured-grid
-problems (:mod:`.problems`), grid transfers (:mod:`.transfers`), smoothers
+problems (:mod:`mgcore.problems`), grid transfers (:mod:`.transfers`), smoothers
 (:mod:`.smoothers`), the compiled matrix-free path (:mod:`.structured`), the
 user-facing :class:`MultigridSolver` and a bridge to pyamg hierarchies
 (:mod:`.pyamg_bridge`).
