@@ -228,9 +228,11 @@ def _cst3(dtype):
     return np.array([1.3, 0.7, 0.9, 5.8, 1 / 5.8], dtype)
 
 
-def _split3_scratch(shape, nsweeps, dtype):
+def _split3_scratch(shape, nsweeps, dtype, padded=False):
+    from mgcore.sparse._split3_kernels import padded_length
+
     n1, n2 = shape[1], shape[2]
-    ne = (n2 + 1) // 2
+    ne = padded_length(n2) if padded else (n2 + 1) // 2
     return (np.zeros((2 * nsweeps + 3, n1 + 2, 4, ne), dtype), np.zeros((3, n1, 2, ne), dtype),
             np.zeros((4, 2, ne), dtype))
 
@@ -239,7 +241,8 @@ def _split3_scratch(shape, nsweeps, dtype):
 @pytest.mark.parametrize("shape", SHAPES3)
 @pytest.mark.parametrize("nsweeps", [1, 2])
 @pytest.mark.parametrize("red_first", [True, False])
-def test_split3_kernels_are_bitwise(shape, dtype, nsweeps, red_first):
+@pytest.mark.parametrize("padded", [False, True])
+def test_split3_kernels_are_bitwise(shape, dtype, nsweeps, red_first, padded):
     """3D colour-split planes: smoothing, smoothing + restriction, zero start and
     prolongation + smoothing give bitwise the iterates of rbgs3, restrict_residual3, prolong_add3."""
     K = _K()
@@ -249,7 +252,7 @@ def test_split3_kernels_are_bitwise(shape, dtype, nsweeps, red_first):
     F = rng.standard_normal(shape).astype(dtype)
     w, z, row = np.zeros((1, 1, 1), dtype), np.zeros(n2, dtype), np.zeros(n2, dtype)
     cst = _cst3(dtype)
-    S, Rp, T = _split3_scratch(shape, nsweeps, dtype)
+    S, Rp, T = _split3_scratch(shape, nsweeps, dtype, padded)  # padded: whole-chunk middle loops
     U1, U2 = U.copy(), U.copy()
     a = K.rbgs3(U1, F, w, w, w, cst, True, nsweeps, red_first, z, row, True)
     b = K.rbgs3_split(U2, F, cst, nsweeps, red_first, True, S, Rp)
@@ -296,7 +299,7 @@ def test_split3_mixed_post_pass_is_bitwise(shape, red_first):
     w64, z64, row64 = np.zeros((1, 1, 1)), np.zeros(n2), np.zeros(n2)
     c32 = _cst3(f32)
     c64 = c32.astype(np.float64)
-    S, Rp, _ = _split3_scratch(shape, 2, f32)
+    S, Rp, _ = _split3_scratch(shape, 2, f32, padded=True)
     e1 = e.copy()
     K.prolong_add3(e1, ec, 1, ep)
     K.rbgs3_split(e1, r, c32, 2, red_first, False, S, Rp)

@@ -259,6 +259,28 @@ def _s3_store_add(x, i, S, slot):
 # ---------------------------------------------------------------------------
 
 
+#: Middle loops run a multiple of this many iterations when the ring has the
+#: room (see :func:`_vstop`): rows of 3D grids are short, and the scalar
+#: remainder of a vectorised loop over 62 or 63 points would cost about as
+#: much as its vector part.  The extra points are computed into padding
+#: entries that nothing reads; the row ends are computed after the loop.
+VCHUNK = 32
+
+
+@njit(**_JIT)
+def _vstop(m0, m1, room):
+    """End of a middle loop from ``m0`` that must reach ``m1``: rounded up to
+    :data:`VCHUNK` iterations where ``room`` (the largest admissible end) allows."""
+    stop = m0 + ((m1 - m0 + VCHUNK - 1) // VCHUNK) * VCHUNK
+    return stop if stop <= room else m1
+
+
+def padded_length(n2: int) -> int:
+    """Entries per split row for which the middle loops run whole multiples of :data:`VCHUNK`."""
+    ne = (n2 + 1) // 2
+    return -(-ne // VCHUNK) * VCHUNK + 1
+
+
 @njit(**_JIT)
 def _s3_gs_row(S, sm, sc, sp, jp, par, edge, cst, n2):
     """Update the points of parity ``par`` of the row with padded index ``jp``
@@ -285,7 +307,8 @@ def _s3_gs_row(S, sm, sc, sp, jp, par, edge, cst, n2):
     else:
         m0 = 0
         m1 = no if odd_n else no - 1
-    for m in range(np.uint64(m0), np.uint64(m1)):
+    # the loop reads N[m + par] and writes T[m]: it may end at S.shape[3] - par
+    for m in range(np.uint64(m0), np.uint64(_vstop(m0, m1, S.shape[3] - par))):
         S[SC, J, p, m] = (
             S[SC, J, g, m] + cx * (S[SM, J, p, m] + S[SP, J, p, m]) + cy * (S[SC, Jm, p, m] + S[SC, Jp, p, m])
             + cz * (S[SC, J, q, m + p - o] + S[SC, J, q, m + p])
@@ -364,12 +387,13 @@ def _s3_res_row(S, sm, sc, sp, jp, cst, n2, Rp, jr):
     R = np.uint64(jr)
     mE = ne - 1 if odd_n else ne
     mO = no if odd_n else no - 1
-    for m in range(o, np.uint64(mE)):
+    room = min(S.shape[3], Rp.shape[2])
+    for m in range(o, np.uint64(_vstop(1, mE, room))):  # reads O[m]
         Rp[R, z, m] = (
             S[SC, J, 2, m] - dd * S[SC, J, 0, m] + cx * (S[SM, J, 0, m] + S[SP, J, 0, m])
             + cy * (S[SC, Jm, 0, m] + S[SC, Jp, 0, m]) + cz * (S[SC, J, 1, m - o] + S[SC, J, 1, m])
         )
-    for m in range(z, np.uint64(mO)):
+    for m in range(z, np.uint64(_vstop(0, mO, room - 1))):  # reads E[m + 1]
         Rp[R, o, m] = (
             S[SC, J, 3, m] - dd * S[SC, J, 1, m] + cx * (S[SM, J, 1, m] + S[SP, J, 1, m])
             + cy * (S[SC, Jm, 1, m] + S[SC, Jp, 1, m]) + cz * (S[SC, J, 0, m] + S[SC, J, 0, m + o])

@@ -88,8 +88,11 @@ class CompiledSmoother:
             if op.dim == 2:
                 S = (np.zeros((2 * nu + 3, 4, ne), dtype=dt), np.zeros((4, 2, ne), dtype=dt))
             else:
-                S = (np.zeros((2 * nu + 3, g[1] + 2, 4, ne), dtype=dt), np.zeros((3, g[1], 2, ne), dtype=dt),
-                     np.zeros((4, 2, ne), dtype=dt))
+                from .._split3_kernels import padded_length
+
+                na = padded_length(g[-1])
+                S = (np.zeros((2 * nu + 3, g[1] + 2, 4, na), dtype=dt), np.zeros((3, g[1], 2, na), dtype=dt),
+                     np.zeros((4, 2, na), dtype=dt))
             self._split[nu] = S
         return S
 
