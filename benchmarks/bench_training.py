@@ -227,8 +227,9 @@ def accuracy(args) -> dict:
 
         train = ImageTensorDataset(train.images[:args.subset], train.labels[:args.subset], train.classes, train.name)
     mean, std = channel_stats(train)
-    specs = [{"name": "mgnet", "args": TRAIN_PRESETS[p]["model_args"], "label": f"{p} MgNet"}
-             for p in ("fashion-5min", "fashion-15min")]
+    specs = [{"name": "mgnet", "args": TRAIN_PRESETS["fashion-5min"]["model_args"],
+              "label": "MgNet[1,1,1]-[16,32,64]"},  # the model of the fashion-5min and fashion-15min presets
+             {"name": "mgnet", "args": {"nu": [1, 1, 1], "channels": [24, 48, 96]}, "label": "MgNet[1,1,1]-[24,48,96]"}]
     specs += [{"name": "mgnet-small", "label": "mgnet-small"},
               {"name": "plain-cnn", "args": {"width": 24}, "label": "plain CNN (torch)"}]
     if args.resnet:

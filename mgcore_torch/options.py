@@ -75,9 +75,9 @@ TRAIN_PRESETS = {
         "channels_last": True,
     },
     "fashion-15min": {
-        "doc": "Fashion-MNIST in a 15-minute budget (2 CPU threads): MgNet[1,1,1]-[24,48,96]",
+        "doc": "Fashion-MNIST in a 15-minute budget (2 CPU threads): MgNet[1,1,1]-[16,32,64]",
         "model": "mgnet",
-        "model_args": {"nu": [1, 1, 1], "channels": [24, 48, 96]},
+        "model_args": {"nu": [1, 1, 1], "channels": [16, 32, 64]},
         "data": "fashion-mnist",
         "budget_minutes": 15.0,
         "batch_size": 128,
