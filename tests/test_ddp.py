@@ -130,6 +130,9 @@ def test_torchrun_two_cpu_processes(tmp_path, capsys):
     assert res["test_accuracy"] >= 0.9 and single["test_accuracy"] >= 0.9, (res["test_accuracy"],
                                                                              single["test_accuracy"])
     assert abs(res["test_accuracy"] - single["test_accuracy"]) <= 0.03
+    worst = max(float((ddp[n] - ref[n]).abs().max() / (ref[n].abs().max() + 1e-12)) for n in ref)
+    print(f"\nDDP gradient vs union gradient: max relative difference {worst:.2e}; test accuracy 2 processes "
+          f"{res['test_accuracy']:.4f}, 1 process {single['test_accuracy']:.4f}")
 
 
 @pytest.fixture(autouse=True)
