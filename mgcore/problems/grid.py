@@ -36,7 +36,6 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..coarsening import can_coarsen, check_memory, coarsen_size, level_shapes, nested
 
@@ -166,8 +165,13 @@ class GridLevelData:
             out[hi] -= self.scale * inner * U[lo]
         return out.ravel() if flat else out
 
-    def matrix(self, dtype=np.float64) -> sp.csr_matrix:
-        """Assemble ``A`` as a CSR matrix (C-order flattening of the grid)."""
+    def matrix(self, dtype=np.float64) -> "scipy.sparse.csr_matrix":
+        """Assemble ``A`` as a CSR matrix (C-order flattening of the grid).
+
+        scipy is imported here, on first use: the matrix-free paths need only the face data.
+        """
+        import scipy.sparse as sp
+
         N = self.size
         idx = np.arange(N).reshape(self.shape)
         rows = [np.arange(N)]

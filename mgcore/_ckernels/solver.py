@@ -1,0 +1,258 @@
+"""``CPoissonSolver``: the stationary V-cycle solver of constant-coefficient 2D problems on the C kernels.
+
+The configuration it covers is the default of the structured fast path of
+:class:`mgcore.sparse.MultigridSolver`: a constant-coefficient 2D problem
+with Dirichlet boundaries on nested grids (``2^k - 1`` unknowns per axis),
+re-discretised coarse levels, red-black Gauss-Seidel V(nu1, nu2)-cycles,
+float64, one thread, no Krylov acceleration and no FMG start.  It performs
+the same operations as that path (one wavefront pass for pre-smoothing with
+the restriction of the residual, one for the correction with
+post-smoothing and the residual norm, the dense coarsest inverse), so its
+iterates agree with it to round-off, and it imports neither scipy nor numba:
+a fresh process (``mgcore solve``) starts in a fraction of a second.
+
+:func:`c_solver` returns a solver or ``None`` with the reason; the drivers,
+stopping rules and the :class:`~mgcore.solve.SolveResult` are those of
+:class:`mgcore.frontend.MultigridFrontend` (``info["path"] == "fast"``,
+``info["kernels"] == "c"``).
+
+Examples
+--------
+>>> from mgcore.problems import poisson2d
+>>> from mgcore._ckernels.solver import c_solver
+>>> solver, why = c_solver(poisson2d(63))
+>>> if solver is not None:  # None without a C compiler
+...     r = solver.solve(poisson2d(63).rhs(1.0), rtol=1e-8)
+...     assert r.converged and r.info["kernels"] == "c"
+"""
+
+from __future__ import annotations
+
+import ctypes
+import math
+import time
+from typing import Any
+
+import numpy as np
+
+from ..coarsening import level_shapes, nested
+from ..cycles import CycleKind
+from ..frontend import MultigridFrontend
+from ..hierarchy import Hierarchy, Level
+from ..problems.grid import GridLevelData, GridProblem
+from ..registry import RB_ORDERS
+
+__all__ = ["CPoissonSolver", "c_solver", "DENSE_COARSE_MAX"]
+
+#: largest coarsest level (unknowns) the C solver inverts densely (as the numba path)
+DENSE_COARSE_MAX = 2048
+
+
+def _not_here(*args: Any) -> Any:
+    raise NotImplementedError("the C-kernel levels run whole V-cycles only (use mgcore.sparse.MultigridSolver)")
+
+
+def _coverage(problem: Any, nu: Any, cycle: Any, coarse_size: int) -> tuple[list | None, str]:
+    """The level data when the C kernels cover ``problem``, else ``(None, why)``."""
+    if not isinstance(problem, GridProblem):
+        return None, "not a GridProblem"
+    if problem.dim != 2:
+        return None, f"{problem.dim}D (the C kernels are 2D)"
+    if problem.bc != "dirichlet":
+        return None, "Neumann boundaries"
+    if problem.uniform_cell_value() is None:
+        return None, "variable coefficients"
+    if CycleKind.parse(cycle) is not CycleKind.V:
+        return None, "not a V-cycle"
+    shapes = level_shapes(problem.shape, problem.bc, None, coarse_size)
+    if not all(nested(n, problem.bc) for s in shapes[:-1] for n in s):
+        return None, "grid does not coarsen to nested grids"
+    if math.prod(shapes[-1]) > DENSE_COARSE_MAX:
+        return None, f"coarsest level {shapes[-1]} is larger than {DENSE_COARSE_MAX} unknowns"
+    datas = problem.hierarchy_data(shapes=shapes)
+    if not all(isinstance(d, GridLevelData) and d.uniform is not None for d in datas):
+        return None, "levels without uniform weights"
+    return datas, ""
+
+
+def c_solver(problem: Any, smoother: Any = None, nu: Any = (2, 2), cycle: Any = "V", coarse: str | None = None,
+             dtype: Any = "float64", threads: int = 1, fmg: bool = False, coarse_size: int = 500,
+             quiet: bool = False) -> tuple["CPoissonSolver | None", str]:
+    """A :class:`CPoissonSolver` for this configuration, or ``(None, reason)`` when the C kernels do not cover it.
+
+    The arguments mean what they mean for :class:`mgcore.sparse.MultigridSolver`;
+    ``quiet`` suppresses the note of a first compilation.
+    """
+    if str(np.dtype(dtype) if dtype != "mixed" else dtype) != "float64":
+        return None, f"precision {dtype}"
+    if threads != 1:
+        return None, "threads > 1"
+    if fmg:
+        return None, "FMG start"
+    if coarse not in (None, "rediscretize"):
+        return None, f"coarse={coarse!r}"
+    datas, why = _coverage(problem, nu, cycle, coarse_size)
+    if datas is None:
+        return None, why
+    from . import load, status
+
+    lib = load(quiet=quiet)
+    if lib is None:
+        return None, status()["reason"]
+    try:
+        solver = CPoissonSolver(problem, smoother=smoother, nu=nu, _datas=datas, _lib=lib)
+    except _NotCovered as exc:
+        return None, str(exc)
+    return solver, ""
+
+
+class _NotCovered(ValueError):
+    pass
+
+
+class CPoissonSolver(MultigridFrontend):
+    """Stationary red-black V-cycles of a constant-coefficient 2D Dirichlet problem on the C kernels.
+
+    Build it with :func:`c_solver` (which checks the configuration).  Only
+    :meth:`solve` with ``accel=None`` and V-cycles is available.
+    """
+
+    backend = "sparse"
+    ACCELERATIONS = (None,)
+    display_name = "MultigridSolver"
+
+    def __init__(self, problem: GridProblem, smoother: Any = None, nu: Any = (2, 2), *, _datas: list, _lib: Any):
+        t0 = time.perf_counter()
+        self._init_options(nu, "V")
+        self.problem = problem
+        self.grid_shape = problem.shape
+        self.bc = problem.bc
+        self.singular = False
+        self.coarse = "rediscretize"
+        self.precision, self.dtype, self.threads, self.fast = "float64", np.dtype(np.float64), 1, True
+        datas = _datas
+        self.J = len(datas)
+        spec = "red-black" if smoother is None else smoother
+        self.smoothers = self._parse_smoothers(spec, self.J)
+        orders = {kw.get("order") for _, kw in self.smoothers}
+        if any(name != "red-black" for name, _ in self.smoothers) or len(orders) != 1 or not orders <= set(RB_ORDERS):
+            raise _NotCovered(f"smoother {smoother!r} (the C kernels run red-black Gauss-Seidel)")
+        if self.nu_pre < 0 or self.nu_post < 0:
+            raise _NotCovered("negative smoothing steps")
+        self.post_red_first = orders == {"red-black"}
+        self._lib = _lib
+        shapes = [tuple(int(n) for n in d.shape) for d in datas]
+        cst = []
+        for d in datas:
+            cs = [c * d.scale for c in d.uniform]
+            dsum = 2.0 * sum(d.uniform) * d.scale
+            cst += cs + [dsum, 1.0 / dsum]
+        self._shape_arr = np.array([n for s in shapes for n in s], dtype=np.intc)
+        self._cst = np.array(cst, dtype=np.float64)
+        self._u = [None] + [np.zeros(s) for s in shapes[1:]]
+        self._f = [None] + [np.zeros(s) for s in shapes[1:]]
+        n1max = max(s[1] for s in shapes)
+        self._work = np.zeros(5 * n1max + 2)
+        self._zero = np.zeros(n1max)
+        self._Minv = np.ascontiguousarray(np.linalg.inv(self._dense(datas[-1])))
+        self._uptr = (ctypes.c_void_p * self.J)(*([0] + [a.ctypes.data for a in self._u[1:]]))
+        self._fptr = (ctypes.c_void_p * self.J)(*([0] + [a.ctypes.data for a in self._f[1:]]))
+        self.hierarchy = Hierarchy([
+            Level(A=_not_here, R=None if l == self.J - 1 else _not_here, shape=s,
+                  meta={"structured": True, "kernels": "c", "n": math.prod(s)})
+            for l, s in enumerate(shapes)
+        ])
+        self.fast_reason = ""
+        self.setup_seconds = time.perf_counter() - t0
+
+    @staticmethod
+    def _dense(d: GridLevelData) -> np.ndarray:
+        """The assembled coarsest operator (as :meth:`GridLevelData.matrix` builds it, without scipy)."""
+        n0, n1 = d.shape
+        N = n0 * n1
+        A = np.zeros((N, N))
+        idx = np.arange(N).reshape(n0, n1)
+        A[idx.ravel(), idx.ravel()] = d.scale * 2.0 * sum(d.uniform)
+        for ax, w in enumerate(d.uniform):
+            a = np.take(idx, np.arange(0, d.shape[ax] - 1), axis=ax).ravel()
+            b = np.take(idx, np.arange(1, d.shape[ax]), axis=ax).ravel()
+            A[a, b] = A[b, a] = -d.scale * w
+        return A
+
+    # ------------------------------------------------------------------ cycles
+    def vcycle(self, b: np.ndarray, x: np.ndarray) -> float:
+        """One V-cycle in place on ``x`` (float64, C-contiguous, grid shape); returns ``||b - A x||`` after it."""
+        self._uptr[0] = x.ctypes.data
+        self._fptr[0] = b.ctypes.data
+        ssq = self._lib.mgk_vcycle2(
+            self.J, self._shape_arr.ctypes.data, self._cst.ctypes.data, self._uptr, self._fptr, self._Minv.ctypes.data,
+            self.nu_pre, self.nu_post, int(self.post_red_first), self._work.ctypes.data, self._zero.ctypes.data,
+        )
+        self._last = (x.ctypes.data, b.ctypes.data, math.sqrt(ssq))
+        return self._last[2]
+
+    def _run_cycle(self, kind, f, u):
+        if kind is not CycleKind.V:
+            raise ValueError("the C kernels run V-cycles only")
+        x = np.zeros(self.grid_shape) if u is None else u
+        self.vcycle(f, x)
+        return x
+
+    def _residual_norm(self, b, x, fmt, rtol, atol, zero_start):
+        solver = self
+        first = [float(np.linalg.norm(b.reshape(-1)))] if zero_start else []
+
+        def norm(v):
+            if first:
+                return first.pop()
+            last = getattr(solver, "_last", None)
+            if last is not None and last[0] == v.ctypes.data and last[1] == b.ctypes.data:
+                solver._last = None
+                return last[2]
+            return math.sqrt(solver._lib.mgk_resnorm2(
+                v.ctypes.data, b.ctypes.data, self.grid_shape[0], self.grid_shape[1], self._cst.ctypes.data,
+                self._work.ctypes.data, self._zero.ctypes.data))
+
+        return norm
+
+    # ---------------------------------------------------------------- vectors
+    def _prepare_rhs(self, b, name="b"):
+        try:
+            arr = np.asarray(b)
+        except Exception:
+            raise TypeError(f"{name} must be array-like, got {type(b).__name__}") from None
+        n = math.prod(self.grid_shape)
+        if arr.shape not in ((n,), tuple(self.grid_shape)):
+            raise ValueError(f"{name} must have shape ({n},) or {tuple(self.grid_shape)}, got {arr.shape}")
+        if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
+            raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
+        if arr.size and not (math.isfinite(float(arr.max())) and math.isfinite(float(arr.min()))):
+            raise ValueError(f"{name} contains NaN or Inf")
+        return np.ascontiguousarray(arr.reshape(self.grid_shape), dtype=np.float64), arr.shape
+
+    def _prepare_x0(self, x0, b, fmt):
+        if x0 is None:
+            return np.zeros(b.shape)
+        return np.array(self._prepare_rhs(x0, "x0")[0], dtype=np.float64, copy=True)
+
+    def _center(self, x):
+        return x - x.mean()
+
+    def _is_zero(self, b):
+        return not bool(np.any(b))
+
+    def _absmax(self, b):
+        return max(float(b.max()), -float(b.min())) if b.size else 0.0
+
+    def _finish(self, x, fmt):
+        return np.asarray(x, dtype=np.float64).reshape(fmt)
+
+    def _info(self, fmt):
+        return {"path": "fast", "kernels": "c", "dtype": "float64", "fast_reason": "", "precision": "float64"}
+
+    # ---------------------------------------------------------------- reports
+    def _level_sizes(self):
+        return [(math.prod(l.shape), 5 * math.prod(l.shape)) for l in self.levels]
+
+    def _header(self):
+        return f"MultigridSolver({getattr(self.problem, 'name', 'poisson')}, fast structured path (C kernels), dtype=float64)"
