@@ -162,3 +162,222 @@ def line_cols2(u, f, wy, lo, inv, cff, colour, y):
             y[i, j] = y[i, j] + cff[i, j] * y[i + 1, j]
             u[i, j] = y[i, j]
 
+
+
+# ---------------------------------------------------------------------------
+# One-pass 2D half-sweeps (the right-hand side formed inside the forward
+# substitution, the solution written in place: no residual array, no scratch).
+#
+# The factors are stored as ``inv_i = 1/d'_i``, ``m_i = lo_i * inv_i`` and
+# ``cff_i = lo_{i+1} * inv_i`` (``d'`` the pivots of the LU factorisation of the
+# line's tridiagonal part, :func:`thomas_factors`), so that the forward
+# recurrence ``y_i = g_i inv_i + m_i y_{i-1}`` has one FMA on its dependency
+# chain and no division.  With ``const`` the interior lines (all but the first
+# and the last across the line axis) share their factors and their couplings
+# to the neighbouring lines (constant coefficients): the kernels then read the
+# factors of line 1 only, which stay in cache.
+# ---------------------------------------------------------------------------
+
+
+@njit(**_JIT)
+def _row_one(u, f, i, wup, wdn, inv, m, cff):
+    """Row ``i``: ``u_i <- T^{-1}(f_i + wup u_{i-1} + wdn u_{i+1})`` (rows outside the grid are skipped)."""
+    n0, n1 = u.shape
+    has_up = i > 0
+    has_dn = i + 1 < n0
+    y = 0.0
+    for j in range(n1):
+        g = f[i, j]
+        if has_up:
+            g += wup[j] * u[i - 1, j]
+        if has_dn:
+            g += wdn[j] * u[i + 1, j]
+        y = g * inv[j] + m[j] * y
+        u[i, j] = y
+    for j in range(n1 - 2, -1, -1):
+        y = u[i, j] + cff[j] * y
+        u[i, j] = y
+
+
+@njit(**_JIT)
+def _rows_four_const(u, f, i, w, inv, m, cff):
+    """Rows ``i, i+2, i+4, i+6`` (all interior), same factors and couplings ``w``: four chains interleaved."""
+    n1 = u.shape[1]
+    a0 = u[i - 1]
+    a1 = u[i + 1]
+    a2 = u[i + 3]
+    a3 = u[i + 5]
+    a4 = u[i + 7]
+    u0 = u[i]
+    u1 = u[i + 2]
+    u2 = u[i + 4]
+    u3 = u[i + 6]
+    f0 = f[i]
+    f1 = f[i + 2]
+    f2 = f[i + 4]
+    f3 = f[i + 6]
+    y0 = 0.0
+    y1 = 0.0
+    y2 = 0.0
+    y3 = 0.0
+    for j in range(n1):
+        wj = w[j]
+        ij = inv[j]
+        mj = m[j]
+        b1 = a1[j]
+        b2 = a2[j]
+        b3 = a3[j]
+        y0 = (f0[j] + wj * (a0[j] + b1)) * ij + mj * y0
+        y1 = (f1[j] + wj * (b1 + b2)) * ij + mj * y1
+        y2 = (f2[j] + wj * (b2 + b3)) * ij + mj * y2
+        y3 = (f3[j] + wj * (b3 + a4[j])) * ij + mj * y3
+        u0[j] = y0
+        u1[j] = y1
+        u2[j] = y2
+        u3[j] = y3
+    for j in range(n1 - 2, -1, -1):
+        cj = cff[j]
+        y0 = u0[j] + cj * y0
+        y1 = u1[j] + cj * y1
+        y2 = u2[j] + cj * y2
+        y3 = u3[j] + cj * y3
+        u0[j] = y0
+        u1[j] = y1
+        u2[j] = y2
+        u3[j] = y3
+
+
+@njit(**_JIT)
+def _rows_two_var(u, f, i, wx, inv, m, cff):
+    """Rows ``i`` and ``i+2`` (interior), each with its own factors and couplings: two chains interleaved."""
+    n1 = u.shape[1]
+    a0 = u[i - 1]
+    a1 = u[i + 1]
+    a2 = u[i + 3]
+    u0 = u[i]
+    u1 = u[i + 2]
+    f0 = f[i]
+    f1 = f[i + 2]
+    w0 = wx[i]
+    w1 = wx[i + 1]
+    w2 = wx[i + 2]
+    w3 = wx[i + 3]
+    i0 = inv[i]
+    i1 = inv[i + 2]
+    m0 = m[i]
+    m1 = m[i + 2]
+    c0 = cff[i]
+    c1 = cff[i + 2]
+    y0 = 0.0
+    y1 = 0.0
+    for j in range(n1):
+        b1 = a1[j]
+        y0 = (f0[j] + w0[j] * a0[j] + w1[j] * b1) * i0[j] + m0[j] * y0
+        y1 = (f1[j] + w2[j] * b1 + w3[j] * a2[j]) * i1[j] + m1[j] * y1
+        u0[j] = y0
+        u1[j] = y1
+    for j in range(n1 - 2, -1, -1):
+        y0 = u0[j] + c0[j] * y0
+        y1 = u1[j] + c1[j] * y1
+        u0[j] = y0
+        u1[j] = y1
+
+
+@njit(**_JIT)
+def rows2(u, f, wx, inv, m, cff, colour, const):
+    """2D half-sweep over the rows ``i`` of parity ``colour`` (lines along the contiguous axis 1).
+
+    ``u`` (updated in place), ``f``: shape ``(n0, n1)``; ``wx``: scaled face
+    weights along axis 0, shape ``(n0 + 1, n1)``; ``inv``/``m``/``cff``: the
+    factors of every row, shape ``(n0, n1)``.  Independent rows are solved
+    four (``const``) or two at a time so that their recurrences overlap.
+    """
+    n0, n1 = u.shape
+    i = colour
+    while i < n0:
+        if const and i >= 1 and i + 7 < n0:
+            _rows_four_const(u, f, i, wx[1], inv[1], m[1], cff[1])
+            i += 8
+        elif not const and i >= 1 and i + 3 < n0:
+            _rows_two_var(u, f, i, wx, inv, m, cff)
+            i += 4
+        else:
+            r = i if (not const or i == 0 or i == n0 - 1) else 1
+            _row_one(u, f, i, wx[i], wx[i + 1], inv[r], m[r], cff[r])
+            i += 2
+
+
+@njit(**_JIT)
+def cols2(u, f, wy, inv, m, cff, colour, const):
+    """2D half-sweep over the columns ``j`` of parity ``colour`` (lines along axis 0).
+
+    The columns are solved together row by row (inner loops across the
+    columns, stride 2).  ``wy``: scaled face weights along axis 1, shape
+    ``(n0, n1 + 1)``; ``inv``/``m``/``cff``: shape ``(n0, n1)``.  With
+    ``const`` the interior columns take the factors of column 1 and the
+    couplings ``wy[i, 1]`` (scalars per row).
+    """
+    n0, n1 = u.shape
+    if n1 == 0:
+        return
+    last = n1 - 1
+    first = colour  # first column of this colour
+    jlo = first if first > 0 else first + 2  # interior columns of this colour: jlo, jlo + 2, ... < last
+    jhi = last
+    do0 = colour == 0
+    dol = (last % 2) == colour and last > 0
+    for i in range(n0):
+        fi = f[i]
+        ui = u[i]
+        ii = inv[i]
+        mi = m[i]
+        wi = wy[i]
+        if i == 0:
+            if do0:
+                g = fi[0]
+                if n1 > 1:
+                    g += wi[1] * ui[1]
+                ui[0] = g * ii[0]
+            if const:
+                w = wi[1]
+                ic = ii[1]
+                for j in range(jlo, jhi, 2):
+                    ui[j] = (fi[j] + w * (ui[j - 1] + ui[j + 1])) * ic
+            else:
+                for j in range(jlo, jhi, 2):
+                    ui[j] = (fi[j] + wi[j] * ui[j - 1] + wi[j + 1] * ui[j + 1]) * ii[j]
+            if dol:
+                ui[last] = (fi[last] + wi[last] * ui[last - 1]) * ii[last]
+            continue
+        up = u[i - 1]
+        if do0:
+            g = fi[0]
+            if n1 > 1:
+                g += wi[1] * ui[1]
+            ui[0] = g * ii[0] + mi[0] * up[0]
+        if const:
+            w = wi[1]
+            ic = ii[1]
+            mc = mi[1]
+            for j in range(jlo, jhi, 2):
+                ui[j] = (fi[j] + w * (ui[j - 1] + ui[j + 1])) * ic + mc * up[j]
+        else:
+            for j in range(jlo, jhi, 2):
+                ui[j] = (fi[j] + wi[j] * ui[j - 1] + wi[j + 1] * ui[j + 1]) * ii[j] + mi[j] * up[j]
+        if dol:
+            ui[last] = (fi[last] + wi[last] * ui[last - 1]) * ii[last] + mi[last] * up[last]
+    for i in range(n0 - 2, -1, -1):
+        ui = u[i]
+        dn = u[i + 1]
+        ci = cff[i]
+        if const:
+            cc = ci[1]
+            if do0:
+                ui[0] = ui[0] + ci[0] * dn[0]
+            for j in range(jlo, jhi, 2):
+                ui[j] = ui[j] + cc * dn[j]
+            if dol:
+                ui[last] = ui[last] + ci[last] * dn[last]
+        else:
+            for j in range(colour, n1, 2):
+                ui[j] = ui[j] + ci[j] * dn[j]

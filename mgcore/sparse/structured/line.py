@@ -209,21 +209,33 @@ class LineSweeps:
                 self.sweeps[a].correct(u, residual(u), c)
 
     def enable_fused(self, data: GridLevelData) -> None:
-        """Prepare the one-pass 2D kernels (scaled face weights across each line axis)."""
+        """Prepare the one-pass 2D kernels: the scaled face weights across each
+        line axis, the factors ``m = lo / d'`` of the division-free forward
+        recurrence, and whether the interior lines share factors and couplings
+        (constant coefficients: the kernels then read one line's factors)."""
         if data.dim != 2:
             return
-        self._fused = {a: np.ascontiguousarray(data.faces[1 - a] * data.scale, dtype=self.dtype) for a in self.axes}
+        n0, n1 = data.shape
+        self._fused = {}
+        for a in self.axes:
+            sw = self.sweeps[a]
+            w = np.ascontiguousarray(data.faces[1 - a] * data.scale, dtype=self.dtype)
+            inv = sw.inv.reshape(n0, n1)
+            cff = sw.cff.reshape(n0, n1)
+            m = np.ascontiguousarray((sw.lo.astype(np.float64) * sw.inv.astype(np.float64)).reshape(n0, n1), dtype=self.dtype)
+            if data.shape[1 - a] < 3:  # no interior lines
+                const = False
+            elif a == 1:  # rows: interior rows 1 .. n0-2 and interior faces 1 .. n0-1 alike
+                const = all(bool(np.all(x[1:-1] == x[1])) for x in (inv, m, cff)) and bool(np.all(w[1:n0] == w[1]))
+            else:  # columns: interior columns alike, interior faces constant along each row
+                const = all(bool(np.all(x[:, 1:-1] == x[:, 1:2])) for x in (inv, m, cff)) and bool(
+                    np.all(w[:, 1:n1] == w[:, 1:2]))
+            self._fused[a] = (w, inv, m, cff, const)
 
     def _fused_half_sweep(self, u, f, axis, colour):
-        sw = self.sweeps[axis]
+        w, inv, m, cff, const = self._fused[axis]
         L = _lk()
-        n0, n1 = u.shape
-        if axis == 1:
-            L.line_rows2(u, f, self._fused[1], sw.lo.reshape(n0, n1), sw.inv.reshape(n0, n1), sw.cff.reshape(n0, n1),
-                         colour, sw.y[:, 0] if sw.y.shape[1] == 1 else sw.y.reshape(-1)[:n1])
-        else:
-            L.line_cols2(u, f, self._fused[0], sw.lo.reshape(n0, n1), sw.inv.reshape(n0, n1), sw.cff.reshape(n0, n1),
-                         colour, sw.y.reshape(n0, n1))
+        (L.rows2 if axis == 1 else L.cols2)(u, f, w, inv, m, cff, colour, const)
 
     def nbytes(self) -> int:
         return sum(s.nbytes() for s in self.sweeps.values())
