@@ -119,12 +119,17 @@ class MultigridSolver(MultigridFrontend):
         eq. 5.11).
     coarsening : {None, "full", "semi"}
         ``"full"`` halves every axis per level; ``"semi"`` halves only the
-        strongly coupled axes of each level (semi-coarsening as in hypre's
-        PFMG; Galerkin coarse operators), robust for 3D problems with one weak
-        direction.  ``None`` chooses ``"semi"`` where two of three directions
-        are strong and neither ``smoother`` nor ``fast=True`` is given, and
-        ``"full"`` otherwise (one strong direction is handled by line
-        smoothing, :meth:`default_smoother`).
+        strongly coupled axes of each level until the per-axis weights
+        ``a_k / h_k^2`` are comparable, then every axis (semi-coarsening as
+        in hypre's PFMG; Trottenberg, Oosterlee & Schüller, *Multigrid*, 2001,
+        Sec. 5.1), robust for 3D problems with one weak direction.  With
+        odd sizes along the coarsened axes the coarse levels are
+        re-discretised (:mod:`mgcore.sparse.structured.semi`) and run on the
+        compiled path with red-black Gauss-Seidel by default; other sizes
+        use Galerkin levels.  ``None`` chooses ``"semi"`` where two of three
+        directions are strong and no ``smoother`` is given, and ``"full"``
+        otherwise (one strong direction is handled by line smoothing,
+        :meth:`default_smoother`).
     fast : bool or None
         Matrix-free compiled path: ``None`` picks it when it applies,
         ``True`` requires it (error with the reason if it cannot apply),
@@ -245,34 +250,45 @@ class MultigridSolver(MultigridFrontend):
             raise ValueError(f"coarsening must be one of {COARSENINGS}, got {coarsening!r}")
         self.smoother_spec = default_smoother if smoother is None else smoother
         if coarsening is None:
-            # part of the robust defaults: not when a smoother or fast=True (the compiled
-            # path coarsens fully) is asked for
-            coarsening = "semi" if (fast is not True and smoother is None and not hasattr(self, "_matrix")
+            # part of the robust defaults: not when a smoother is asked for
+            coarsening = "semi" if (smoother is None and not hasattr(self, "_matrix")
                                     and self._two_strong_axes(self.problem.level_data())) else "full"
         self.coarsening = coarsening
         self.coarsen_axes = None
         if coarsening == "semi":
             self.coarsen_axes = self._semi_axes(self.problem.level_data(), 64)
         shapes = level_shapes(self.grid_shape, self.bc, max_levels, coarse_size, self.coarsen_axes)
-        uniform = coarsening == "full" and all(nested(n, self.bc) for s in shapes[:-1] for n in s)
+        if coarsening == "semi":
+            from .structured.semi import semi_support
+
+            uniform, why_semi = semi_support(self.problem, shapes)
+        else:
+            uniform = all(nested(n, self.bc) for s in shapes[:-1] for n in s)
         if isinstance(problem, GridProblem):
             if coarse is None:
                 coarse = "rediscretize" if uniform else "galerkin"
             elif coarse == "rediscretize" and not uniform:
-                why = (f"semi-coarsening" if coarsening == "semi" else
+                why = (why_semi if coarsening == "semi" else
                        f"grid {tuple(self.grid_shape)} does not coarsen to uniform grids (sizes 2^k - 1, Dirichlet, "
                        f"or 2^k + 1, Neumann, per axis)")
-                raise ValueError(f"coarse='rediscretize' is not possible with {why}; use coarse='galerkin' (the default then)")
+                raise ValueError(f"coarse='rediscretize' is not possible: {why}; use coarse='galerkin' (the default then)")
             self.coarse = coarse
         n1 = math.prod(self.grid_shape)
         # vectors of the levels, plus CSR matrices unless the compiled matrix-free path can run
         matrix_free = fast is not False and self.coarse == "rediscretize" and uniform
         per_unknown = 8 * 8 + (0 if matrix_free else 12 * (2 * len(self.grid_shape) + 1) * (3 if self.coarse == "galerkin" else 1))
         check_memory(per_unknown * n1 * 4 / 3, f"MultigridSolver on {'x'.join(map(str, self.grid_shape))} ({n1} unknowns)")
-        datas = self.problem.hierarchy_data(shapes=shapes)
+        if coarsening == "semi" and self.coarse == "rediscretize":
+            from .structured.semi import semi_level_data
+
+            datas = semi_level_data(self.problem, shapes)
+        else:
+            datas = self.problem.hierarchy_data(shapes=shapes)
         self.J = len(datas)
         if self.smoother_spec is None:
-            self.smoother_spec = self.default_smoother(datas[0])
+            # semi-coarsening of the strong axes: point red-black Gauss-Seidel smooths along them
+            # (Trottenberg, Oosterlee & Schueller, Multigrid, 2001, Sec. 5.1)
+            self.smoother_spec = "rbgs" if coarsening == "semi" else self.default_smoother(datas[0])
         self.smoothers = self._parse_smoothers(self.smoother_spec, self.J)
         self._datas = datas
         self.fast, self.fast_reason = self._choose_fast(fast)
@@ -348,8 +364,6 @@ class MultigridSolver(MultigridFrontend):
         from .structured import structured_support
 
         ok, reason = structured_support(self.problem, self.smoothers, self.coarse, self.interpolation, self.restriction)
-        if ok and self.coarsening != "full":
-            ok, reason = False, "semi-coarsening runs on assembled Galerkin levels"
         if fast is True and not ok:
             raise ValueError(f"fast=True but the structured path cannot be used: {reason}")
         if not ok and not hasattr(self, "_matrix") and self.problem.dim in (2, 3):
@@ -511,7 +525,9 @@ class MultigridSolver(MultigridFrontend):
             from .structured._common import kernels
 
             K, t = kernels(), self.levels[0].transfer
-            if x.ndim == 2:
+            if not getattr(t, "fused", True):  # semi-coarsening transfer
+                t.prolong_add(x, u2)
+            elif x.ndim == 2:
                 K.prolong_add2(x, u2, t.off, np.zeros(u2.shape[1] + 2))
             else:
                 K.prolong_add3(x, u2, t.off, np.zeros((u2.shape[1] + 2, u2.shape[2] + 2)))

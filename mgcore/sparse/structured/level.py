@@ -41,6 +41,10 @@ class _LevelSmoother(Smoother):
         return f"StructuredSmoother({self.level.smoother!r}, post={self.post})"
 
 
+def _never(nu: int) -> bool:
+    return False
+
+
 class StructuredLevel(Level):
     """A structured-grid level with compiled in-place operations (level 1 = finest).
 
@@ -75,8 +79,9 @@ class StructuredLevel(Level):
     ----------
     op : StencilOperator
     smoother_impl : CompiledSmoother
-    transfer : GridTransfer or None
-        To the next coarser level (``None`` on the coarsest).
+    transfer : GridTransfer, SemiTransfer or None
+        To the next coarser level (``None`` on the coarsest; a
+        :class:`~.semi.SemiTransfer` when only some axes are coarsened).
     coarse_solver : CoarseSolver or None
     u : ndarray
         The level's iterate buffer (grid shape).
@@ -181,8 +186,24 @@ class StructuredLevel(Level):
         return self.smoother_impl.upper
 
     def link(self, coarse: "StructuredLevel") -> None:
-        """Attach the next coarser level and size the transfer scratch buffers."""
-        self.transfer = GridTransfer(self.op, coarse.op)
+        """Attach the next coarser level and size the transfer scratch buffers.
+
+        A coarse level that halves only some axes (semi-coarsening) gets a
+        :class:`~.semi.SemiTransfer`; the one-pass smoothing + transfer
+        kernels of full coarsening are then not used on this level."""
+        from ...coarsening import coarsen_size
+
+        full = tuple(coarsen_size(n, self.data.bc) for n in self.grid_shape)
+        if coarse.grid_shape != full:
+            from .semi import SemiTransfer
+
+            self.transfer = SemiTransfer(self.op, coarse.op)
+            impl = self.smoother_impl
+            for name in ("fusable", "fusable_post", "zero_start"):
+                if hasattr(impl, name):
+                    setattr(impl, name, _never)  # the smoother's fused kernels restrict over every axis
+        else:
+            self.transfer = GridTransfer(self.op, coarse.op)
         self.coarse = coarse
 
     _link = link
