@@ -12,7 +12,7 @@ The eigenvalues (and singular values) of a ``C x C x 3 x 3`` convolution on an
 
 Prints a table (seconds, the ratio dense/symbol and the largest difference of
 the matched spectra) and writes ``benchmarks/results/symbols.json``
-atomically.  ``--wide`` adds the 256-channel layer at ``n = 32`` (528
+atomically.  ``--wide`` adds the 256-channel layer at ``n = 32`` (514
 eigenproblems of size 256: minutes on one CPU core).  Timings are wall-clock
 seconds of the best of ``--repeats`` runs in this process, on whatever machine
 runs it (state it with the figures).
@@ -60,7 +60,9 @@ def main(argv=None) -> int:
     ap.add_argument("--wide", action="store_true", help="add 128/256-channel layers at n = 16, 32 (slow on a CPU)")
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--max-dense", type=int, default=4096, help="largest C n^2 for the dense alternative")
-    ap.add_argument("--threads", type=int, default=1, help="BLAS threads (set before numpy loads)")
+    ap.add_argument("--threads", type=int, default=1, help="BLAS threads per LAPACK call (set before numpy loads)")
+    ap.add_argument("--workers", type=int, default=None,
+                    help="threads solving chunks of frequencies concurrently (default: one per CPU core)")
     ap.add_argument("--out", default=str(Path(__file__).with_name("results") / "symbols.json"))
     args = ap.parse_args(argv)
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -71,12 +73,19 @@ def main(argv=None) -> int:
 
     rng = np.random.default_rng(0)
     rows = []
-    print(f"{'C':>4} {'n':>4} {'eigs':>8} {'symbol s':>9} {'svd s':>8} {'dense s':>9} {'dense/symbol':>12} {'max diff':>9}")
+    wk = args.workers
+    print(f"symbol solves on {wk or 'all available'} worker thread(s), {args.threads} BLAS thread(s) each; "
+          "'single' = complex64 LAPACK")
+    print(f"{'C':>4} {'n':>4} {'eigs':>8} {'symbol s':>9} {'single s':>9} {'svd s':>8} {'svd sgl s':>9} "
+          f"{'dense s':>9} {'dense/symbol':>12} {'max diff':>9}")
     for C, n in CASES + (WIDE if args.wide else []):
         W = rng.standard_normal((C, C, 3, 3)) / np.sqrt(9 * C)
-        t_sym, lam = _best(lambda: conv_eigenvalues(W, n), args.repeats)
-        t_svd, _ = _best(lambda: conv_singular_values(W, n), args.repeats)
-        row = {"C": C, "n": n, "eigenvalues": int(lam.size), "symbol_s": t_sym, "svd_s": t_svd,
+        t_sym, lam = _best(lambda: conv_eigenvalues(W, n, workers=wk), args.repeats)
+        t_sgl, lam1 = _best(lambda: conv_eigenvalues(W, n, workers=wk, precision="single"), args.repeats)
+        t_svd, sv = _best(lambda: conv_singular_values(W, n, workers=wk), args.repeats)
+        t_svd1, sv1 = _best(lambda: conv_singular_values(W, n, workers=wk, precision="single"), args.repeats)
+        row = {"C": C, "n": n, "eigenvalues": int(lam.size), "symbol_s": t_sym, "single_s": t_sgl, "svd_s": t_svd,
+               "svd_single_s": t_svd1, "svd_single_max_rel_diff": float(np.abs(sv1 - sv).max() / sv.max()),
                "eigenproblems": int((n * n + 2) // 2 + 1)}
         if C * n * n <= args.max_dense:
             M = conv_matrix(W, n).toarray()
@@ -86,9 +95,10 @@ def main(argv=None) -> int:
         d = row.get("dense_s")
         dense_txt = "        -           -         -" if d is None else (
             f"{d:9.3f} {row['ratio']:12.1f} {row['max_diff']:9.1e}")
-        print(f"{C:>4} {n:>4} {lam.size:>8} {t_sym:9.3f} {t_svd:8.3f} {dense_txt}")
+        print(f"{C:>4} {n:>4} {lam.size:>8} {t_sym:9.3f} {t_sgl:9.3f} {t_svd:8.3f} {t_svd1:9.3f} {dense_txt}")
     out = {"machine": platform.platform(), "processor": platform.processor(), "python": platform.python_version(),
-           "numpy": np.__version__, "threads": args.threads, "repeats": args.repeats, "rows": rows}
+           "numpy": np.__version__, "threads": args.threads,
+           "workers": wk or len(os.sched_getaffinity(0)), "repeats": args.repeats, "rows": rows}
     path = Path(args.out)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".symbols-", suffix=".json")

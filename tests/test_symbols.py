@@ -208,3 +208,32 @@ def test_bad_stencils_give_clear_errors():
     with pytest.raises(ValueError, match="level must be an int >= 1"):
         stencil_eigenvalues(poisson2d(n=7), level=0)
     assert isinstance(Stencil.laplacian(1).matrix(4), sp.csr_matrix)
+
+
+# ------------------------------------------------- precision, threads, device
+def test_threads_and_single_precision_agree_with_serial_double():
+    W = np.random.default_rng(21).standard_normal((6, 6, 3, 3))
+    ref = conv_eigenvalues(W, 6, workers=1)
+    np.testing.assert_allclose(conv_eigenvalues(W, 6, workers=3, max_bytes=1), ref, atol=1e-12)
+    single = conv_eigenvalues(W, 6, precision="single")
+    assert single.dtype == np.complex64
+    assert matched_distance(single.astype(np.complex128), ref) < 1e-4 * np.abs(ref).max()
+    s = conv_singular_values(W, 6, workers=2, precision="single")
+    np.testing.assert_allclose(s, conv_singular_values(W, 6), rtol=1e-4, atol=1e-5)
+
+
+def test_torch_device_path_matches_numpy():
+    pytest.importorskip("torch")
+    W = np.random.default_rng(22).standard_normal((3, 3, 3, 3))
+    assert matched_distance(conv_eigenvalues(W, 4, device="cpu"), conv_eigenvalues(W, 4)) < 1e-10
+    np.testing.assert_allclose(conv_singular_values(W, 4, device="cpu"), conv_singular_values(W, 4), atol=1e-10)
+
+
+@pytest.mark.parametrize("kw, match", [({"precision": "half"}, "precision"), ({"workers": 0}, "workers"),
+                                       ({"workers": 1.5}, "workers"), ({"device": 3}, "device")])
+def test_spectral_options_are_validated(kw, match):
+    W = np.ones((2, 2, 3, 3))
+    with pytest.raises((ValueError, TypeError), match=match):
+        conv_eigenvalues(W, 4, **kw)
+    with pytest.raises((ValueError, TypeError), match=match):
+        conv_singular_values(W, 4, **kw)
