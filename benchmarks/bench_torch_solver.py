@@ -1,6 +1,6 @@
 """Fixed-kernel torch multigrid vs the sparse multigrid on 2D Poisson.
 
-Solves ``-Delta u = 1`` (5-point stencil, Dirichlet, seed 003 eq. 5.3-5.5)
+Solves ``-Delta u = 1`` (5-point stencil, Dirichlet, He & Xu, MgNet, 2019, eq. 5.3-5.5)
 with V(2,2) red-black Gauss-Seidel cycles to ``rtol`` (default 1e-8) with
 
 * :class:`mgcore_torch.linear.TorchMultigridSolver` (conv / stencil

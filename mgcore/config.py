@@ -17,8 +17,8 @@ exist is up to the backend: :func:`parse_smoother_spec` takes the allowed
 canonical names (``mgcore.sparse.smoothers.SMOOTHERS`` for the sparse
 backend) and reports them in its error messages.
 
-The smoothers themselves are those of seed 003 §3.4 (eq. 3.20-3.24) and the
-polynomial smoothers of seed 000 (eq. 10-21).
+The smoothers themselves are those of He & Xu, MgNet, 2019, §3.4 (eq. 3.20-3.24) and the
+polynomial smoothers of van Betteray, Rottmann & Kahl, Poly-MgNet, 2025, (eq. 10-21).
 
 This module is pure Python (no numpy, no torch).
 

@@ -1,12 +1,12 @@
 """Multigrid algorithms of the seeds, written once over a :class:`Hierarchy`.
 
-Seed 003 is He & Xu, *MgNet* (``003_16cadc847c125d93.txt`` in the seeds folder).
+He & Xu, *MgNet: a unified framework of multigrid and convolutional neural network*, Sci. China Math., 2019.
 
 ==================== =========================================================
-:func:`mg0`          seed 003 Algorithm 1 (MG0, fine-to-coarse smoothing)
-:func:`backslash_mg` seed 003 Algorithm 2 (\\-cycle)
-:func:`mgnet`        seed 003 Algorithm 3 (MgNet, FAS form, any ``Pi``)
-:func:`v_mgnet`      seed 003 Algorithm 4 (V-MgNet)
+:func:`mg0`          He & Xu, MgNet, 2019, Algorithm 1 (MG0, fine-to-coarse smoothing)
+:func:`backslash_mg` He & Xu, MgNet, 2019, Algorithm 2 (\\-cycle)
+:func:`mgnet`        He & Xu, MgNet, 2019, Algorithm 3 (MgNet, FAS form, any ``Pi``)
+:func:`v_mgnet`      He & Xu, MgNet, 2019, Algorithm 4 (V-MgNet)
 :func:`cycle`        classical V-, W- and F-cycles with ``nu_pre``/``nu_post``
 :func:`fmg`          full multigrid (nested iteration with cycles)
 ==================== =========================================================
@@ -78,7 +78,7 @@ class LevelState:
 
 
 def mg0(h: Hierarchy, f: Any, nu: Any) -> list[LevelState]:
-    """MG0, seed 003 Algorithm 1.
+    """MG0, He & Xu, MgNet, 2019, Algorithm 1.
 
     ``f^1 = f``, ``u^{l,0} = 0``; on each level ``l = 1..J`` smooth ``nu_l``
     times with (5.12) and set ``f^{l+1} = R(f^l - A^l u^{l,nu_l})``.
@@ -108,7 +108,7 @@ def mg0(h: Hierarchy, f: Any, nu: Any) -> list[LevelState]:
 
 
 def backslash_mg(h: Hierarchy, f: Any, nu: Any) -> Any:
-    """Backslash multigrid, seed 003 Algorithm 2.
+    """Backslash multigrid, He & Xu, MgNet, 2019, Algorithm 2.
 
     Runs :func:`mg0` and then corrects from coarse to fine with (5.13),
     ``u^l <- u^l + P u^{l+1}``.  Returns ``u^{1}``.
@@ -121,7 +121,7 @@ def backslash_mg(h: Hierarchy, f: Any, nu: Any) -> Any:
 
 
 def mgnet(h: Hierarchy, f: Any, nu: Any, u0: Any = None) -> list[LevelState]:
-    """MgNet, seed 003 Algorithm 3 (the FAS form of MG0 with any ``Pi``).
+    """MgNet, He & Xu, MgNet, 2019, Algorithm 3 (the FAS form of MG0 with any ``Pi``).
 
     ``u^{1,0} = u0`` (default zero); on each level smooth with (6.4)
     ``u^{l,i} = u^{l,i-1} + B^{l,i}(f^l - A^l u^{l,i-1})``, then
@@ -131,7 +131,7 @@ def mgnet(h: Hierarchy, f: Any, nu: Any, u0: Any = None) -> list[LevelState]:
     term ``A^{l+1}(0)`` is dropped (exact for linear ``A``; give an explicit
     zero projection for an affine ``A``).
 
-    By Theorem 6.1 (seed 003), for linear ``A``, ``R`` and ``B^{l,i} = S^l`` the
+    By Theorem 6.1 (He & Xu, MgNet, 2019), for linear ``A``, ``R`` and ``B^{l,i} = S^l`` the
     result equals :func:`mg0` via ``f~^l = f^l + A u~^{l,0}`` and
     ``u^{l,i} = u~^{l,i} - u~^{l,0}``, for any ``Pi``.
 
@@ -160,7 +160,7 @@ def mgnet(h: Hierarchy, f: Any, nu: Any, u0: Any = None) -> list[LevelState]:
 
 
 def v_mgnet(h: Hierarchy, f: Any, nu: Any, nu_post: Any, u0: Any = None) -> Any:
-    """V-MgNet, seed 003 Algorithm 4.
+    """V-MgNet, He & Xu, MgNet, 2019, Algorithm 4.
 
     Runs :func:`mgnet`, then for ``l = J-1 .. 1``:
     ``u^{l,0} = u_bar^l + P(u^{l+1} - u_bar^{l+1,0})`` (6.15) followed by
@@ -193,7 +193,7 @@ def cycle(
     or with an F-cycle followed by a V-cycle (F), correct with ``P``,
     post-smooth ``nu_post``.  On the coarsest level ``Level.coarse_solve`` is
     used when present, else ``nu_pre + nu_post`` smoothing steps.  With
-    ``nu_post = 0`` and a V-cycle this is Algorithm 2 of seed 003 with an
+    ``nu_post = 0`` and a V-cycle this is Algorithm 2 of He & Xu, MgNet, 2019, with an
     iterate.
 
     Parameters

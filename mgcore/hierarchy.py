@@ -7,7 +7,7 @@ A hierarchy is a sequence of :class:`Level` objects, **level 1 is the finest**
 0-based, so level ``l`` lives at ``hierarchy.levels[l - 1]``; use
 :meth:`Hierarchy.level` for the mathematical 1-based index.
 
-Each level holds the objects of seed 003 (He & Xu, *MgNet*, Sections 3-6):
+Each level holds the objects of He & Xu, *MgNet*, 2019, Sections 3-6:
 
 ====== =====================================================================
 ``A``   data-feature map / discretised operator, ``A(u) -> f``  (3.4, 5.5)
@@ -46,8 +46,8 @@ class Level:
     B : Smoother, callable, or sequence of callables
         Pre-smoother.  A :class:`~mgcore.iterations.Smoother` is used as is;
         a callable ``B`` is wrapped as the residual-correction smoother
-        ``u <- u + B(f - A u)`` (seed 003 eq. 3.20); a list/tuple of callables
-        gives one ``B^{l,i}`` per step (seed 003 Alg. 3, eq. 6.4).
+        ``u <- u + B(f - A u)`` (He & Xu, MgNet, 2019, eq. 3.20); a list/tuple of callables
+        gives one ``B^{l,i}`` per step (He & Xu, MgNet, 2019, Alg. 3, eq. 6.4).
     R : callable, optional
         Restriction to level ``l + 1``.  ``None`` on the coarsest level.
     Pi : callable, optional

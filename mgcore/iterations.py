@@ -1,4 +1,4 @@
-"""Iterative schemes of seed 003 §3.4, written once for every backend.
+"""Iterative schemes of He & Xu, MgNet, 2019, §3.4, written once for every backend.
 
 Seed 003 is He & Xu, *MgNet* (``003_16cadc847c125d93.txt`` in the seeds folder).
 
@@ -10,10 +10,10 @@ with ``A``).  The arithmetic uses only ``+``, ``-``, scalar ``*`` and calls of
 structured grids and on torch tensors.
 
 =================================== ==========================================
-:class:`ResidualCorrection`         seed 003 eq. (3.20), ``u += B(f - A u)``
+:class:`ResidualCorrection`         He & Xu, MgNet, 2019, eq. (3.20), ``u += B(f - A u)``
 :class:`StepwiseResidualCorrection` eq. (3.20)/(6.4) with ``B^i`` per step
-:class:`MultiStep`                  seed 003 eq. (3.21)-(3.22)
-:class:`ChebyshevSemiIteration`     seed 003 eq. (3.23)-(3.24)
+:class:`MultiStep`                  He & Xu, MgNet, 2019, eq. (3.21)-(3.22)
+:class:`ChebyshevSemiIteration`     He & Xu, MgNet, 2019, eq. (3.23)-(3.24)
 =================================== ==========================================
 
 No numpy or torch import is allowed in this module (a test enforces it).
@@ -51,7 +51,7 @@ class Smoother:
 
 
 def residual_correction(A: Callable[[Any], Any], B: Callable[[Any], Any], f: Any, u: Any) -> Any:
-    """One step of seed 003 eq. (3.20): ``u + B(f - A(u))``; ``u=None`` is zero."""
+    """One step of He & Xu, MgNet, 2019, eq. (3.20): ``u + B(f - A(u))``; ``u=None`` is zero."""
     if u is None:
         return B(f)
     return u + B(f - A(u))
@@ -87,7 +87,7 @@ class ResidualCorrection(Smoother):
 class StepwiseResidualCorrection(Smoother):
     """Non-stationary residual correction with one ``B^i`` per step.
 
-    Seed 003 eq. (3.20) / MgNet eq. (6.4) with ``B^{l,i}``; seed 000 Alg. 2
+    Seed 003 eq. (3.20) / MgNet eq. (6.4) with ``B^{l,i}``; van Betteray, Rottmann & Kahl, Poly-MgNet, 2025, Alg. 2
     (Poly-MgNet) with ``B^{(k)} = 1/zeta_k``.  ``nu`` must not exceed the
     number of operators given.
     """
@@ -110,7 +110,7 @@ class StepwiseResidualCorrection(Smoother):
 
 
 class MultiStep(Smoother):
-    """Multi-step scheme of seed 003 eq. (3.21).
+    """Multi-step scheme of He & Xu, MgNet, 2019, eq. (3.21).
 
     ``u^i = sum_{j<i} alpha[i-1][j] (u^j + B^i_j (f - A u^j))`` with
     ``alpha[i-1][j] >= 0`` and ``sum_j alpha[i-1][j] = 1`` (checked).
@@ -193,7 +193,7 @@ class _Scaled:
 
 
 class ChebyshevSemiIteration(Smoother):
-    """Chebyshev semi-iterative smoother, seed 003 eq. (3.23)-(3.24).
+    """Chebyshev semi-iterative smoother, He & Xu, MgNet, 2019, eq. (3.23)-(3.24).
 
     ``u^i = omega^i (u^{i-1} + tau B(f - A u^{i-1})) + (1 - omega^i) u^{i-2}``.
     The weights are those of :func:`chebyshev_omegas` for the interval

@@ -17,7 +17,7 @@ which factors over its roots ``zeta`` (eq. 15-16).  This module holds
 :func:`residual_polynomial`      evaluate ``q`` at real or complex points
 :func:`chebyshev_roots`          roots of the scaled Chebyshev residual
                                  polynomial on ``[lmin, lmax]``
-:func:`select_roots`             seed 000 Alg. 3 and the g-form choice
+:func:`select_roots`             van Betteray, Rottmann & Kahl, Poly-MgNet, 2025, Alg. 3 and the g-form choice
                                  (text after eq. 20) from a spectrum
 =============================== ==============================================
 
@@ -91,7 +91,7 @@ def _parse_root(z: Any, where: str) -> tuple:
 
 
 class PolynomialSmoother(Smoother):
-    """Polynomial smoother ``u <- u + p(M A) M (f - A u)`` (seed 000 eq. 10).
+    """Polynomial smoother ``u <- u + p(M A) M (f - A u)`` (van Betteray, Rottmann & Kahl, Poly-MgNet, 2025, eq. 10).
 
     Give either the factored form (``roots`` and/or ``g``) or
     ``coefficients``.  One smoothing step (``nu = 1``) applies the whole
@@ -267,7 +267,7 @@ def _poly_mul(p: list, q: list) -> list:
 
 
 def roots_to_coefficients(roots: Sequence[Any] = (), g: Sequence[Any] = ()) -> list:
-    """Coefficients of ``p`` from the roots of ``q = 1 - x p(x)`` (seed 000 eq. 14-15, 18, 21).
+    """Coefficients of ``p`` from the roots of ``q = 1 - x p(x)`` (van Betteray, Rottmann & Kahl, Poly-MgNet, 2025, eq. 14-15, 18, 21).
 
     Parameters
     ----------
@@ -307,7 +307,7 @@ def coefficients_to_roots(coefficients: Sequence[float], tol: float = 1e-8) -> l
     """Roots of ``q(x) = 1 - x p(x)`` for ``p`` with coefficients ``alpha_0 .. alpha_d``.
 
     Complex roots of the real polynomial come in conjugate pairs; each pair is
-    returned once as ``(a, b)`` with ``b > 0`` (a quadratic factor, seed 000
+    returned once as ``(a, b)`` with ``b > 0`` (a quadratic factor, van Betteray, Rottmann & Kahl, Poly-MgNet, 2025,
     eq. 17), real roots as floats.  A root counts as real when
     ``|Im z| <= tol |z|``.
 
@@ -360,7 +360,7 @@ def residual_polynomial(
     g: Sequence[Any] | None = None,
     coefficients: Sequence[Any] | None = None,
 ) -> Any:
-    """Evaluate ``q(x) = 1 - x p(x)`` (seed 000 eq. 14, 16) at scalars.
+    """Evaluate ``q(x) = 1 - x p(x)`` (van Betteray, Rottmann & Kahl, Poly-MgNet, 2025, eq. 14, 16) at scalars.
 
     Parameters
     ----------
@@ -388,7 +388,7 @@ def chebyshev_roots(degree: int, lmin: float, lmax: float) -> list[float]:
 
     ``q(x) = T_d((lmax + lmin - 2x)/(lmax - lmin)) / T_d((lmax + lmin)/(lmax - lmin))``
     is the residual polynomial of ``d`` steps of the Chebyshev semi-iteration
-    (seed 003 eq. 3.23-3.24); its roots are
+    (He & Xu, MgNet, 2019, eq. 3.23-3.24); its roots are
     ``(lmax + lmin)/2 - (lmax - lmin)/2 cos((2k - 1) pi / (2d))``, ``k = 1..d``.
     With them, ``PolynomialSmoother(chebyshev_roots(d, lmin, lmax))`` equals
     :class:`~mgcore.iterations.ChebyshevSemiIteration` with ``nu = d``
@@ -424,9 +424,9 @@ def chebyshev_roots(degree: int, lmin: float, lmax: float) -> list[float]:
 
 # ------------------------------------------------------------- root selection
 def select_roots(eigenvalues: Iterable[Any], degree: int, kind: str = "q", tol: float = 1e-12) -> dict:
-    """Choose polynomial roots from a spectrum, seed 000 Alg. 3 and eq. (20)-(21).
+    """Choose polynomial roots from a spectrum, van Betteray, Rottmann & Kahl, Poly-MgNet, 2025, Alg. 3 and eq. (20)-(21).
 
-    ``kind="q"`` (seed 000 Alg. 3, polynomials ``q_d`` of eq. 18):
+    ``kind="q"`` (van Betteray, Rottmann & Kahl, Poly-MgNet, 2025, Alg. 3, polynomials ``q_d`` of eq. 18):
 
     * ``zeta_1 = max Re(Lambda)``, ``zeta_2 = min Re(Lambda)`` (real roots
       covering the extent of the spectrum on the real axis);

@@ -1,10 +1,10 @@
-"""Fixed convolution kernels of the Poisson multigrid (seed 003 §4-§5).
+"""Fixed convolution kernels of the Poisson multigrid (He & Xu, MgNet, 2019, §4-§5).
 
 Every kernel is returned as a torch tensor of shape ``(1, 1, 3, ..., 3)``
 (one input and one output channel), ready for ``conv{1,2,3}d``:
 
 =============================== ===============================================
-:func:`laplacian_kernel`         ``K_A`` of seed 003 eq. (5.4), ``A u = K_A * u``
+:func:`laplacian_kernel`         ``K_A`` of He & Xu, MgNet, 2019, eq. (5.4), ``A u = K_A * u``
                                  with zero padding (5.5); 3/5/7-point in 1/2/3D
 :func:`transfer_kernel`          ``K_R`` of Lemma 4.1: eq. (4.13) (bilinear)
                                  or (4.14) (linear); tensor products in 1D/3D
@@ -60,7 +60,7 @@ def laplacian_kernel(weights, scale: float = 1.0, dtype=torch.float64, device=No
     """The (2d+1)-point stencil ``K_A`` for constant face weights.
 
     ``(A u)_p = scale * sum_d w_d (2 u_p - u_{p-e_d} - u_{p+e_d})``; with
-    ``weights = (1, 1)`` and ``scale = 1`` this is ``K_A`` of seed 003
+    ``weights = (1, 1)`` and ``scale = 1`` this is ``K_A`` of He & Xu, MgNet, 2019,
     eq. (5.4), the P1 finite-element stiffness (5.3) and (times ``h^-2``)
     the 5-point finite-difference Laplacian.
 
@@ -92,7 +92,7 @@ def laplacian_kernel(weights, scale: float = 1.0, dtype=torch.float64, device=No
 
 
 def transfer_kernel(dim: int, interpolation: str = "bilinear", dtype=torch.float64, device=None) -> torch.Tensor:
-    """Kernel ``K_R`` of seed 003 Lemma 4.1 (unscaled: ``R = P^T``).
+    """Kernel ``K_R`` of He & Xu, MgNet, 2019, Lemma 4.1 (unscaled: ``R = P^T``).
 
     ``"bilinear"``: the tensor product of ``(1/2, 1, 1/2)`` (eq. 4.13 in 2D,
     trilinear in 3D).  ``"linear"`` (2D only): eq. (4.14), the transpose of
@@ -116,7 +116,7 @@ def transfer_kernel(dim: int, interpolation: str = "bilinear", dtype=torch.float
         K = torch.tensordot(K, k1, dims=0)
     if interpolation == "linear":
         if dim != 2:
-            raise ValueError("interpolation='linear' (seed 003 eq. 4.14) is defined for dim=2 only")
+            raise ValueError("interpolation='linear' (He & Xu, MgNet, 2019, eq. 4.14) is defined for dim=2 only")
         K = torch.tensor([[0.0, 0.5, 0.5], [0.5, 1.0, 0.5], [0.5, 0.5, 0.0]], dtype=torch.float64)
     return K.to(dtype=dtype, device=device).reshape((1, 1) + (3,) * dim)
 
@@ -136,7 +136,7 @@ def restriction_kernel(
 
 
 def jacobi_kernels(omega: float, dtype=torch.float64, device=None) -> tuple[torch.Tensor, torch.Tensor]:
-    """``K_S0`` and ``K_S1`` of seed 003 eq. (5.8)-(5.9).
+    """``K_S0`` and ``K_S1`` of He & Xu, MgNet, 2019, eq. (5.8)-(5.9).
 
     One damped Jacobi step from zero for ``K_A * u = f`` (5.4) is
     ``S_0 f = K_S0 * f`` with ``K_S0 = omega/4`` (5.6, 5.8); two steps give

@@ -30,7 +30,7 @@ Operators (all read the face arrays of :class:`mgcore.problems.grid.GridLevelDat
 :class:`StridedConv`         ``R`` (stride-2 conv with ``K_R / 2^d`` or ``K_R``)
                              and conv projections ``Pi``
 :class:`TransposedConv`      ``P`` (transposed stride-2 conv with ``K_R``)
-:class:`Injection`           ``Pi`` = nodal injection (seed 003 eq. 4.18)
+:class:`Injection`           ``Pi`` = nodal injection (He & Xu, MgNet, 2019, eq. 4.18)
 :class:`MatrixOperator`      a dense matrix over the flattened grid (coarse
                              solve with a precomputed (pseudo-)inverse, random
                              projections)

@@ -74,7 +74,7 @@ class StencilOperator(nn.Module):
     :class:`mgcore.problems.grid.GridLevelData`).
 
     * Constant face weights (constant coefficients, Dirichlet): the kernel
-      ``K_A`` of seed 003 eq. (5.4) (7-point in 3D), ``A u = K_A * u`` with
+      ``K_A`` of He & Xu, MgNet, 2019, eq. (5.4) (7-point in 3D), ``A u = K_A * u`` with
       zero padding (5.5).  ``impl="conv"`` applies it with ``conv{d}d``,
       ``impl="shift"`` as the same sum of shifted copies (faster on a CPU);
       ``impl="auto"`` uses conv on CUDA and shifts elsewhere.
@@ -174,7 +174,7 @@ class _Stride2(nn.Module):
 
 
 class StridedConv(_Stride2):
-    """Stride-2 convolution ``x -> K *_2 x`` (seed 003 eq. 4.12).
+    """Stride-2 convolution ``x -> K *_2 x`` (He & Xu, MgNet, 2019, eq. 4.12).
 
     With ``K = K_R / 2^d`` (eq. 4.13 scaled) this is the full-weighting
     restriction ``P^T / 2^d`` of :func:`mgcore.sparse.transfers.restriction`;
@@ -192,7 +192,7 @@ class TransposedConv(_Stride2):
     """Transposed stride-2 convolution with ``K_R``: the prolongation ``P``.
 
     Equals :func:`mgcore.sparse.transfers.prolongation` (bilinear /
-    trilinear interpolation, seed 003 eq. 4.7-4.9; the P1 "linear" variant
+    trilinear interpolation, He & Xu, MgNet, 2019, eq. 4.7-4.9; the P1 "linear" variant
     with kernel 4.14), so ``P = R^T`` for the unscaled kernel (Lemma 4.1).
     """
 
@@ -203,7 +203,7 @@ class TransposedConv(_Stride2):
 class Injection(nn.Module):
     """Nodal injection: the coarse value is the value at the coinciding fine node.
 
-    A projection ``Pi`` of seed 003 eq. (4.18); equals
+    A projection ``Pi`` of He & Xu, MgNet, 2019, eq. (4.18); equals
     :func:`mgcore.sparse.transfers.injection`.
     """
 
@@ -248,7 +248,7 @@ class MatrixOperator(nn.Module):
 class PointwiseScaling(nn.Module):
     """``B(r) = w * r`` with a scalar or a field ``w`` (a ``1 x 1`` convolution).
 
-    ``w = omega / diag(A)`` is damped Jacobi (seed 003 eq. 5.6, kernel
+    ``w = omega / diag(A)`` is damped Jacobi (He & Xu, MgNet, 2019, eq. 5.6, kernel
     ``K_S0 = omega/4`` of 5.8 for ``K_A``); ``w = omega`` is Richardson.
     """
 

@@ -166,7 +166,7 @@ def build_smoother(
         ``"symmetric"`` (default: the post-smoother sweeps black then red)
         or ``"red-black"`` (red first in both).
     ``jacobi``
-        ``u += omega D^{-1} (f - A u)`` (seed 003 eq. 5.6); ``omega``
+        ``u += omega D^{-1} (f - A u)`` (He & Xu, MgNet, 2019, eq. 5.6); ``omega``
         (default ``2d/(2d+1)``: 2/3, 4/5, 6/7 in 1/2/3D).
     ``richardson``
         ``u += omega (f - A u)``; ``omega`` (default ``1/lambda_max``),
@@ -179,7 +179,7 @@ def build_smoother(
     ``chebyshev``
         one Chebyshev polynomial of ``degree`` (default 3) in ``D^{-1} A``
         per smoothing step (``precondition="jacobi"``, default; ``None``: in
-        ``A``), :class:`mgcore.iterations.ChebyshevSemiIteration` (seed 003
+        ``A``), :class:`mgcore.iterations.ChebyshevSemiIteration` (He & Xu, MgNet, 2019,
         eq. 3.23-3.24) with the bounds ``[lower, upper]`` passed in, default
         ``[lmax/ratio, safety*lmax]`` with ``ratio=30``, ``safety=1.1`` and
         ``lmax`` estimated by :func:`mgcore.spectrum.estimate_lambda_max`

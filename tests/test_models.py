@@ -46,14 +46,14 @@ def test_exact_parameter_counts(name, classes):
     assert nparams(m) == EXACT[(name, classes)]
 
 
-# Seed tables (rounded counts, in millions): seed 001 Tables 4, 5, 10, 3 (A^l-B^{l,i}) and 2.
+# Seed tables (rounded counts, in millions): He, Xu, Zhang & Zhu, 2023, Tables 4, 5, 10, 3 (A^l-B^{l,i}) and 2.
 SEED_TABLE = [
     ("mgnet", dict(nu=(2, 2, 2, 2), channels=512, num_classes=100), 33.1),
     ("mgnet", dict(nu=(2, 2, 2, 2), channels=768, num_classes=100), 74.4),
     ("mgnet", dict(nu=(2, 2, 2, 2), channels=1024, num_classes=100), 132.2),
     ("mgnet", dict(nu=(2, 2, 2, 2), channels=(32, 64, 128, 256), num_classes=100), 2.3),
     ("mgnet", dict(nu=(2, 2, 2, 2), channels=(256, 512, 1024, 2048), num_classes=100), 150.0),
-    # seed 001 Table 6 / Table 11 / Table 4 (ImageNet head, 1000 classes; stem differences are < 0.01M)
+    # He, Xu, Zhang & Zhu, 2023, Table 6 / Table 11 / Table 4 (ImageNet head, 1000 classes; stem differences are < 0.01M)
     ("mgnet", dict(nu=(2, 2, 2, 2), channels=(64, 128, 256, 512), num_classes=1000), 9.9),
     ("mgnet", dict(nu=(2, 2, 2, 2), channels=(64, 128, 256, 512), smoother="per-step", num_classes=1000), 13.0),
     ("mgnet", dict(nu=(2, 2, 2, 2), channels=(128, 256, 512, 1024), num_classes=1000), 38.5),

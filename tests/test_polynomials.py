@@ -1,4 +1,4 @@
-"""Polynomial smoothers of seed 000 (eq. 10-21, Alg. 2-3) in the backend-neutral core."""
+"""Polynomial smoothers of van Betteray, Rottmann & Kahl, Poly-MgNet, 2025, (eq. 10-21, Alg. 2-3) in the backend-neutral core."""
 
 import math
 
@@ -81,7 +81,7 @@ def test_conjugate_pair_step_equals_complex_product_of_two_richardson_steps():
     f, u0 = rng.standard_normal(6), rng.standard_normal(6)
     z = complex(3.0, 1.5)
     real = PolynomialSmoother([(z.real, z.imag)]).smooth(Mat(A), f, u0, 1)
-    # two complex residual-correction steps with B = 1/z and B = 1/conj(z) (seed 000 eq. 17)
+    # two complex residual-correction steps with B = 1/z and B = 1/conj(z) (van Betteray, Rottmann & Kahl, Poly-MgNet, 2025, eq. 17)
     u = u0.astype(complex)
     for w in (z, z.conjugate()):
         u = u + (f - A @ u) / w
@@ -116,7 +116,7 @@ def test_coefficient_form_is_horner_of_p():
     c = [0.5, -0.2, 0.03]
     f, u = rng.standard_normal(4), rng.standard_normal(4)
     p = c[0] * np.eye(4) + c[1] * A + c[2] * A @ A
-    expected = u + p @ (f - A @ u)  # seed 000 eq. 10-11
+    expected = u + p @ (f - A @ u)  # van Betteray, Rottmann & Kahl, Poly-MgNet, 2025, eq. 10-11
     got = PolynomialSmoother(coefficients=c).smooth(Mat(A), f, u, 1)
     np.testing.assert_allclose(got, expected, atol=1e-13)
     # u = None is the zero iterate
@@ -168,7 +168,7 @@ def test_chebyshev_meets_and_nearly_attains_its_bound(degree):
     reduction = np.linalg.norm(E, 2)  # = max |q(lambda_i)|, attained at lmax
     assert reduction <= bound * (1 + 1e-8)
     assert reduction >= 0.5 * bound
-    # the semi-iteration of seed 003 eq. 3.23 with the same interval is the same operator
+    # the semi-iteration of He & Xu, MgNet, 2019, eq. 3.23 with the same interval is the same operator
     E2 = operator_matrix(ChebyshevSemiIteration(_Identity(), lmin, lmax), A, 30, nu=degree)
     np.testing.assert_allclose(E, E2, atol=1e-10)
 

@@ -1,4 +1,4 @@
-"""Sparse smoothers: definitions (seed 003 eq. 3.20, 5.6, 3.23), ordering, symmetry, smoothing factors."""
+"""Sparse smoothers: definitions (He & Xu, MgNet, 2019, eq. 3.20, 5.6, 3.23), ordering, symmetry, smoothing factors."""
 
 import pickle
 

@@ -1,4 +1,4 @@
-"""The fixed-kernel torch multigrid equals the sparse multigrid (seed 003 §4-§6).
+"""The fixed-kernel torch multigrid equals the sparse multigrid (He & Xu, MgNet, 2019, §4-§6).
 
 A numpy/scipy reference hierarchy is built here from the assembled matrices
 (``GridLevelData.matrix()``, :mod:`mgcore.sparse.transfers`, smoothers
@@ -307,7 +307,7 @@ def test_mg0_and_mgnet_equal_sparse(bc, smoother, pi):
 @pytest.mark.parametrize("smoother", ["jacobi", "rbgs"])
 @pytest.mark.parametrize("pi", ["injection", "restriction", "conv"])
 def test_theorem_6_1_in_torch(smoother, pi):
-    """mgnet with any Pi reproduces mg0: f~ = f + A u~0 and u = u~ - u~0 (seed 003 Theorem 6.1, eq. 6.10)."""
+    """mgnet with any Pi reproduces mg0: f~ = f + A u~0 and u = u~ - u~0 (He & Xu, MgNet, 2019, Theorem 6.1, eq. 6.10)."""
     problem = poisson(2, 31, eps=0.3)
     datas = level_data_list(problem, coarse_size=9)
     proj = [torch_projection(p, d) for p, d in zip(_random_projections(problem, "conv", len(datas), 5), datas)] if pi == "conv" else pi

@@ -33,7 +33,7 @@ def _same_operator(grid: Any, A: sp.csr_matrix) -> bool:
 
 
 class Chebyshev(SparseSmoother):
-    """Jacobi-preconditioned Chebyshev smoother (seed 003 eq. 3.23-3.24).
+    """Jacobi-preconditioned Chebyshev smoother (He & Xu, MgNet, 2019, eq. 3.23-3.24).
 
     One smoothing step is one Chebyshev polynomial of degree ``degree`` in
     ``D^{-1} A``: ``degree`` steps of
@@ -127,7 +127,7 @@ class Chebyshev(SparseSmoother):
 
 
 class Polynomial(SparseSmoother):
-    """Polynomial smoother from roots or coefficients (seed 000 eq. 10-21).
+    """Polynomial smoother from roots or coefficients (van Betteray, Rottmann & Kahl, Poly-MgNet, 2025, eq. 10-21).
 
     Wraps :class:`mgcore.polynomials.PolynomialSmoother`; one smoothing step
     applies the whole polynomial once.  With ``precondition="jacobi"`` the

@@ -6,21 +6,21 @@ numbers (it pickles), and runs ``smooth(A_op, f, u, nu)`` on 1-D numpy
 vectors, ``u = None`` being the zero iterate.  The operator argument
 ``A_op`` of :meth:`smooth` is ignored: the smoother uses the matrix it holds,
 and its iterates equal those of the residual-correction definition
-``u <- u + B(f - A u)`` (seed 003 eq. 3.20) with the ``B`` given per class.
+``u <- u + B(f - A u)`` (He & Xu, MgNet, 2019, eq. 3.20) with the ``B`` given per class.
 The input ``u`` is never modified.
 
 ================ ======================================================== ====================
 name             one step                                                  ``B`` (eq. 3.20)
 ================ ======================================================== ====================
 ``richardson``   ``u += omega (f - A u)``                                  ``omega I``
-``jacobi``       ``u += omega D^{-1} (f - A u)`` (seed 003 eq. 5.6)        ``omega D^{-1}``
+``jacobi``       ``u += omega D^{-1} (f - A u)`` (He & Xu 2019, eq. 5.6)   ``omega D^{-1}``
 ``gauss-seidel`` lexicographic sweep: ``forward``, ``backward`` or         ``(D + L)^{-1}``,
                  ``symmetric`` (forward then backward, two sweeps)         ``(D + U)^{-1}``
 ``red-black``    Gauss-Seidel in red-black order (structured grids)        ``(D + L_pi)^{-1}``
 ``chebyshev``    one Chebyshev polynomial of ``degree`` in ``D^{-1} A``    ``p(D^{-1}A) D^{-1}``
-                 (seed 003 eq. 3.23-3.24)
-``polynomial``   one polynomial from roots or coefficients (seed 000       ``p(M A) M``
-                 eq. 10-21), optionally Jacobi-preconditioned
+                 (He & Xu, MgNet, 2019, eq. 3.23-3.24)
+``polynomial``   one polynomial from roots or coefficients, optionally     ``p(M A) M``
+                 Jacobi-preconditioned (Poly-MgNet 2025, eq. 10-21)
 ``stencil``      ``u += m_c (K * D^{-1}(f - A u))``, ``K`` a stencil        ``M_c K D^{-1}``
                  learned by ``mgcore learn-smoother``, ``m_c`` a colour
 ================ ======================================================== ====================
@@ -85,7 +85,7 @@ from ._smoother_base import (  # noqa: F401
 
 
 class Richardson(SparseSmoother):
-    """Richardson iteration ``u += omega (f - A u)``, ``B = omega I`` (seed 003 eq. 3.20).
+    """Richardson iteration ``u += omega (f - A u)``, ``B = omega I`` (He & Xu, MgNet, 2019, eq. 3.20).
 
     Parameters
     ----------
@@ -132,7 +132,7 @@ def jacobi_default_omega(dim: int | None) -> float:
 
 
 class Jacobi(SparseSmoother):
-    """Damped Jacobi ``u += omega D^{-1} (f - A u)``, ``B = omega D^{-1}`` (seed 003 eq. 5.6).
+    """Damped Jacobi ``u += omega D^{-1} (f - A u)``, ``B = omega D^{-1}`` (He & Xu, MgNet, 2019, eq. 5.6).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Geometric grid transfers on structured grids (seed 003 §4).
+"""Geometric grid transfers on structured grids (He & Xu, MgNet, 2019, §4).
 
 * :func:`prolongation` -- (bi/tri)linear interpolation, eq. (4.7)-(4.9)
   (first case of 4.9), or the P1 "linear" variant (second case of 4.9, 2D).

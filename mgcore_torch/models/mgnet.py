@@ -324,16 +324,16 @@ _register("mgnet", MgNet, f"{_T}, Alg. 2, eq. 3.8; {_HX}, Alg. 3",
           "pi='conv'|'zero'|'depthwise'|'injection'|'full-weighting', stem='cifar'|'imagenet'|..., "
           "activation='relu'|'hat', in_channels=3, num_classes=10).")
 _register("mgnet-2222-256-Bl", MgNet, f"{_T}, Table 4 (8.2M CIFAR-10 / 8.3M CIFAR-100)",
-          "MgNet[2,2,2,2]-[256]-B^l, the reference CIFAR model (seed 001 Table 4); 8,278,794 parameters.",
+          "MgNet[2,2,2,2]-[256]-B^l, the reference CIFAR model (He, Xu, Zhang & Zhu, 2023, Table 4); 8,278,794 parameters.",
           nu=(2, 2, 2, 2), channels=256, smoother="shared")
 _register("mgnet-2222-256-Bli", MgNet, f"{_T}, Table 10 (10.7M)",
-          "MgNet[2,2,2,2]-[256]-B^{l,i}: one smoother conv per step (seed 001 Table 10); 10,638,090 parameters.",
+          "MgNet[2,2,2,2]-[256]-B^{l,i}: one smoother conv per step (He, Xu, Zhang & Zhu, 2023, Table 10); 10,638,090 parameters.",
           nu=(2, 2, 2, 2), channels=256, smoother="per-step")
 _register("mgnet-2222-64-512-Bl-imagenet", MgNet, f"{_T}, Table 6 (9.9M, ImageNet)",
-          "MgNet[2,2,2,2]-[64,128,256,512]-B^l with the ImageNet stem and 1000 classes (seed 001 Table 6).",
+          "MgNet[2,2,2,2]-[64,128,256,512]-B^l with the ImageNet stem and 1000 classes (He, Xu, Zhang & Zhu, 2023, Table 6).",
           nu=(2, 2, 2, 2), channels=(64, 128, 256, 512), smoother="shared", stem="imagenet", num_classes=1000)
 _register("mgnet-3463-128-1024-Bli-imagenet", MgNet, f"{_T}, Table 4 (71.3M, ImageNet)",
-          "MgNet[3,4,6,3]-[128,256,512,1024]-B^{l,i} with the ImageNet stem and 1000 classes (seed 001 Table 4).",
+          "MgNet[3,4,6,3]-[128,256,512,1024]-B^{l,i} with the ImageNet stem and 1000 classes (He, Xu, Zhang & Zhu, 2023, Table 4).",
           nu=(3, 4, 6, 3), channels=(128, 256, 512, 1024), smoother="per-step", stem="imagenet", num_classes=1000)
 _register("mgnet-small", MgNet, f"{_T}, Alg. 2 (small instance for CPU tests)",
           "MgNet[1,1,1]-[32]-B^l: trains in seconds on 8x8 digits.", nu=(1, 1, 1), channels=32, smoother="shared")
@@ -341,5 +341,5 @@ _register("hat-mgnet-small", MgNet, "Xu, CBMS lectures 2023, Hat-CNN-MgNet (Hat-
           "MgNet[1,1,1]-[32]-B^l with the hat activation, supports [5, 10, 15] (coarser levels larger).",
           nu=(1, 1, 1), channels=32, smoother="shared", activation="hat", hat_support=(5.0, 10.0, 15.0))
 _register("v-mgnet", VMgNet, f"{_HX}, Alg. 4",
-          "V-MgNet[1,1,1]-[32] with transposed-conv prolongation and post-smoothing (seed 003 Alg. 4).",
+          "V-MgNet[1,1,1]-[32] with transposed-conv prolongation and post-smoothing (He & Xu, MgNet, 2019, Alg. 4).",
           nu=(1, 1, 1), nu_post=(1, 1, 1), channels=32)

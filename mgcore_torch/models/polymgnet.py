@@ -361,4 +361,4 @@ for _p, _ref in [("q2", "§4 (1.3M), Tables 2-3"), ("q4", "eq. 18, Alg. 3"), ("g
     _register(f"poly-mgnet-{_p}", PolyMgNet, f"{_P}, {_ref}",
               f"Poly-MgNet^{{{_p}}} as in the authors' code (github.com/vanbetteray/Poly-MgNet).", polynomial=_p)
 _register("mgnet-AB", PolyMgNet, f"{_P}, §4 MgNet^{{A,B}} (2.7M), Table 3",
-          "MgNet^{A,B}: the Poly-MgNet skeleton with one shared 3x3 B per level (seed 000 §4).", polynomial="AB")
+          "MgNet^{A,B}: the Poly-MgNet skeleton with one shared 3x3 B per level (van Betteray, Rottmann & Kahl, Poly-MgNet, 2025, §4).", polynomial="AB")

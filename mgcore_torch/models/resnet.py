@@ -124,7 +124,7 @@ class ResNet(_ModelBase):
 # --------------------------------------------------------------------------- presets
 _T = "He, Xu, Zhang & Zhu, An interpretive constrained linear model for ResNet and MgNet, 2023"
 _register("resnet", ResNet, f"{_T}, eq. 3.1-3.4, 4.6, 4.7, 5.4, 5.5",
-          "Generic (pre-act) ResNet with optional A^l / B^l sharing (seed 001 §4.2, §5.1) and stem choice.")
+          "Generic (pre-act) ResNet with optional A^l / B^l sharing (He, Xu, Zhang & Zhu, 2023, §4.2, §5.1) and stem choice.")
 for _d in (18, 34):
     _register(f"resnet{_d}", ResNet, f"{_T}, Table 3 (ResNet{_d}-A^{{l,i}}-B^{{l,i}})", f"ResNet-{_d} (CIFAR).", depth=_d)
     _register(f"preact-resnet{_d}", ResNet, f"{_T}, Alg. 1, Table 3", f"Pre-act ResNet-{_d} (CIFAR).", depth=_d, preact=True)
@@ -132,7 +132,7 @@ for _d in (18, 34):
         for _sa, _sb, _tag, _eq in ((True, False, "Al-Bli", "4.7" if not _pre else "4.6"),
                                     (False, True, "Ali-Bl", "5.4"), (True, True, "Al-Bl", "5.5")):
             _register(f"{_pname}{_d}-{_tag}", ResNet, f"{_T}, eq. {_eq}, Table 3",
-                      f"{'Pre-act ' if _pre else ''}ResNet{_d}-{_tag.replace('l', '^l', 1)} (seed 001 eq. {_eq}).",
+                      f"{'Pre-act ' if _pre else ''}ResNet{_d}-{_tag.replace('l', '^l', 1)} (He, Xu, Zhang & Zhu, 2023, eq. {_eq}).",
                       depth=_d, preact=_pre, share_A=_sa, share_B=_sb)
 _register("resnet18-maxpool", ResNet,
           "van Betteray, Rottmann & Kahl, Poly-MgNet, ICPRAM 2025, §4 / Fig. 5 (ResNet18 baseline, 11.2M)",

@@ -37,7 +37,7 @@ def test_quick_report(tmp_path):
             assert 0.0 <= m["mean"] <= 100.0 and len(m["accuracies"]) == 1 and m["epochs"] == [1]
             assert row["params"] > 0
         assert f"## {exp['title']}" in md and f"({exp['png']})" in md
-    assert "71.36" in md and "93.04" in md  # seed 001 Table 1, first two rows: the paper figures beside
+    assert "71.36" in md and "93.04" in md  # He, Xu, Zhang & Zhu, 2023, Table 1, first two rows: the paper figures beside
     assert not list(out.glob(".tmp-*"))  # atomic writes leave no temporary files
 
 
