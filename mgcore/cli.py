@@ -258,6 +258,13 @@ def _solve(args: argparse.Namespace) -> tuple[Any, Any]:
         solver = TorchMultigridSolver(problem, **kw)
         result = solver.solve(b, rtol=args.rtol, atol=args.atol, maxiter=args.maxiter, accel=accel)
         return solver, result
+    if accel is None and not args.fmg and args.fast != "off" and args.dtype == "float64" and args.threads == 1:
+        # the common case runs on the C kernels when they load: neither scipy nor numba is imported
+        from ._ckernels.solver import c_solver
+
+        csolver, _ = c_solver(problem, smoother=args.smoother, nu=tuple(args.nu), cycle=args.cycle, coarse=args.coarse)
+        if csolver is not None:
+            return csolver, csolver.solve(b, rtol=args.rtol, atol=args.atol, maxiter=args.maxiter)
     from .sparse.solver import MultigridSolver
 
     fast = {"auto": None, "on": True, "off": False}[args.fast]
@@ -344,6 +351,10 @@ def run_warmup(args: argparse.Namespace) -> int:
     threads = (1,) if args.threads == 1 else (1, args.threads)
     r = warmup(dims=tuple(args.dims), threads=threads)
     what = f"compiled {r['compiled']} kernels in {r['compile_seconds']:.1f} s" if r["compiled"] else "all kernels were cached"
+    if r.get("c_compile_seconds"):
+        what += f"; C kernels compiled in {r['c_compile_seconds']:.1f} s"
+    elif not r.get("c_kernels", True):
+        what += "; C kernels unavailable (no working C compiler): the numba kernels run everywhere"
     print(f"mgcore warmup: {what} ({r['seconds']:.1f} s in all)")
     return 0
 

@@ -94,6 +94,9 @@ def c_solver(problem: Any, smoother: Any = None, nu: Any = (2, 2), cycle: Any = 
     datas, why = _coverage(problem, nu, cycle, coarse_size)
     if datas is None:
         return None, why
+    w = datas[0].uniform
+    if smoother is None and max(w) != min(w):  # MultigridSolver's default there may be line smoothing
+        return None, "anisotropic coefficients (the default smoother may be line Gauss-Seidel)"
     from . import load, status
 
     lib = load(quiet=quiet)

@@ -93,14 +93,21 @@ def warmup(dims=(2, 3), precisions=("float64", "mixed"), threads=(1,), quiet: bo
     -------
     dict
         ``seconds`` (wall time), ``compile_seconds`` and ``compiled`` (kernels
-        compiled by this call; 0 when everything was cached already).
+        compiled by this call; 0 when everything was cached already);
+        ``c_kernels`` (whether the C kernels of the common 2D case,
+        :mod:`mgcore._ckernels`, are available) and ``c_compile_seconds``
+        (their compilation by this call; 0 when cached).
     """
     import numpy as np
 
+    from .. import _ckernels
     from ..problems.grid import GridProblem
     from .solver import MultigridSolver
 
     t0, c0, k0 = time.perf_counter(), _NOTE.total, _NOTE.count
+    cc0 = _ckernels.status()["compile_seconds"]
+    c_ok = _ckernels.load(quiet=quiet) is not None
+    cc = _ckernels.status()["compile_seconds"] - cc0
     old, _NOTE.quiet = _NOTE.quiet, quiet
     try:
         for dim in dims:
@@ -114,4 +121,5 @@ def warmup(dims=(2, 3), precisions=("float64", "mixed"), threads=(1,), quiet: bo
                     MultigridSolver(p, precision=prec, threads=th).solve(b, rtol=1e-6, accel="cg")
     finally:
         _NOTE.quiet = old
-    return {"seconds": time.perf_counter() - t0, "compile_seconds": _NOTE.total - c0, "compiled": _NOTE.count - k0}
+    return {"seconds": time.perf_counter() - t0, "compile_seconds": _NOTE.total - c0, "compiled": _NOTE.count - k0,
+            "c_kernels": c_ok, "c_compile_seconds": cc}
