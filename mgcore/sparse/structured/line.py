@@ -198,12 +198,12 @@ class LineSweeps:
     def step(self, u: np.ndarray, residual, post: bool, f: np.ndarray | None = None) -> None:
         """One step in place on ``u``; ``residual(u) -> r`` (an array of the grid shape).
 
-        With ``f`` given on a 2D grid with face data, each half-sweep solves its
+        With ``f`` given on a grid with face data, each half-sweep solves its
         lines in one pass with the residual fused in (same step, another
         rounding)."""
         fused = f is not None and self._fused is not None
         for a, c in self.schedule(post):
-            if fused:
+            if fused and a in self._fused:
                 self._fused_half_sweep(u, f, a, c)
             else:
                 self.sweeps[a].correct(u, residual(u), c)
@@ -213,6 +213,9 @@ class LineSweeps:
         line axis, the factors ``m = lo / d'`` of the division-free forward
         recurrence, and whether the interior lines share factors and couplings
         (constant coefficients: the kernels then read one line's factors)."""
+        if data.dim == 3:
+            self._enable_fused3(data)
+            return
         if data.dim != 2:
             return
         n0, n1 = data.shape
@@ -232,9 +235,42 @@ class LineSweeps:
                     np.all(w[:, 1:n1] == w[:, 1:2]))
             self._fused[a] = (w, inv, m, cff, const)
 
+    def _enable_fused3(self, data: GridLevelData) -> None:
+        """3D: per line axis the view order (line axis first), the face weights
+        across the lines and the factors in that order."""
+        self._fused = {}
+        shape = data.shape
+        for a in self.axes:
+            if a == 2 and shape[2] > 1:
+                # lines along the contiguous axis: the plane-by-plane kernel would
+                # run its inner loops across the lines (stride n2); the residual
+                # kernel + Thomas solve measured faster there
+                continue
+            perm = (a,) + tuple(d for d in range(3) if d != a)
+            sw = self.sweeps[a]
+
+            def view(x):
+                return np.ascontiguousarray(np.asarray(x).reshape(shape).transpose(perm), dtype=self.dtype)
+
+            inv, cff = view(sw.inv), view(sw.cff)
+            m = view(sw.lo.astype(np.float64) * sw.inv.astype(np.float64))
+            wp = np.ascontiguousarray((data.faces[perm[1]] * data.scale).transpose(perm), dtype=self.dtype)
+            wq = np.ascontiguousarray((data.faces[perm[2]] * data.scale).transpose(perm), dtype=self.dtype)
+            _, P, Q = inv.shape
+            const = P >= 3 and Q >= 3
+            if const:
+                const = all(bool(np.all(x[:, 1:-1, 1:-1] == x[:, 1:2, 1:2])) for x in (inv, m, cff))
+                const = const and bool(np.all(wp[:, 1:P, 1:Q - 1] == wp[:, 1:2, 1:2]))
+                const = const and bool(np.all(wq[:, 1:P - 1, 1:Q] == wq[:, 1:2, 1:2]))
+            self._fused[a] = (perm, wp, wq, inv, m, cff, const, np.zeros(Q, dtype=self.dtype))
+
     def _fused_half_sweep(self, u, f, axis, colour):
-        w, inv, m, cff, const = self._fused[axis]
         L = _lk()
+        if u.ndim == 3:
+            perm, wp, wq, inv, m, cff, const, zrow = self._fused[axis]
+            L.lines3(u.transpose(perm), f.transpose(perm), wp, wq, inv, m, cff, colour, const, zrow)
+            return
+        w, inv, m, cff, const = self._fused[axis]
         (L.rows2 if axis == 1 else L.cols2)(u, f, w, inv, m, cff, colour, const)
 
     def nbytes(self) -> int:
