@@ -160,3 +160,18 @@ def test_default_semi_with_cg_mixed_fmg_and_fallbacks():
     with pytest.raises(ValueError, match="structured path cannot be used"):
         MultigridSolver(p, coarse="galerkin", fast=True)
     assert level_shapes((31, 31, 31), "dirichlet", axes=[(1, 2)]) == [(31, 31, 31), (31, 15, 15), (15, 7, 7), (7, 3, 3)]
+
+
+def test_semi_structured_threads_and_float32():
+    p = GridProblem((31, 31, 31), aniso=_weak(1))
+    b = p.rhs(1.0)
+    r1 = MultigridSolver(p).solve(b, rtol=1e-9)
+    s2 = MultigridSolver(p, threads=2)
+    assert s2.fast and s2.coarsening == "semi"
+    r2 = s2.solve(b, rtol=1e-9)
+    assert r2.iterations == r1.iterations
+    assert np.abs(r2.x - r1.x).max() <= 1e-10 * np.abs(r1.x).max()
+    s4 = MultigridSolver(p, dtype=np.float32)
+    assert s4.fast and s4.levels[1].u.dtype == np.float32
+    r4 = s4.solve(b, rtol=1e-5)
+    assert r4.converged and r4.iterations <= 6
