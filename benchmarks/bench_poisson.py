@@ -15,11 +15,12 @@ run on one thread); the ratios are formed from CPU times, which waiting for a
 core on a shared machine does not inflate.
 
 The fresh-process figure runs ``mgcore solve --problem poisson2d --n 1023
---json`` in new processes (numba kernels loaded from the on-disk cache) and
-reports the wall time of the whole command, its CPU time and the setup + solve
+--json`` in new processes (the C kernels of :mod:`mgcore._ckernels` loaded from
+their cache; beside it the numba kernels loaded from theirs, ``MGCORE_CKERNELS=0``)
+and reports the wall time of the whole command, its CPU time and the setup + solve
 time the command itself reports; pyamg in a new process is timed beside it.
-``--cold`` adds one run with an empty kernel cache (the first run after
-installation, which compiles the kernels).
+``--cold`` adds runs with empty kernel caches (the first run after
+installation, which compiles the kernels), with the C and the numba kernels.
 
 Optional parts: ``--scaling`` (time per unknown from 255^2 to 4095^2 and 63^3
 to 255^3, with a PNG plot), the speed-up on 2 threads, and the peak memory of
@@ -31,6 +32,7 @@ Usage::
     python benchmarks/bench_poisson.py --scaling    # adds the scaling table and plot
     python benchmarks/bench_poisson.py --quick      # small sizes, seconds
     python benchmarks/bench_poisson.py --fast-only  # mgcore and the DST solver only (no pyamg/scipy)
+    python benchmarks/bench_poisson.py --fresh-only --cold --repeats 5  # fresh-process and first-run figures only
 
 Writes ``benchmarks/results/poisson.json`` (and ``poisson_scaling.png``).
 """
@@ -291,10 +293,13 @@ _PYAMG = (
 )
 
 
-def _child_env(cache_dir=None):
+def _child_env(cache_dir=None, **extra):
+    """Environment of a child process; ``cache_dir``: empty numba and C kernel caches (a first run)."""
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
     if cache_dir is not None:
-        env["NUMBA_CACHE_DIR"] = cache_dir
+        env["NUMBA_CACHE_DIR"] = os.path.join(cache_dir, "numba")
+        env["MGCORE_CACHE_DIR"] = os.path.join(cache_dir, "mgcore")
+    env.update(extra)
     return env
 
 
@@ -310,42 +315,47 @@ def _timed_child(code, argv, env):
         raise RuntimeError(f"child failed ({out.returncode}): {out.stderr[-2000:]}")
     d = json.loads(out.stdout.strip().splitlines()[-1])
     return dict(wall=wall, cpu=cpu, reported=d.get("setup_seconds", 0.0) + d.get("solve_seconds", 0.0),
-                iterations=d.get("iterations"), stderr=out.stderr.strip())
+                iterations=d.get("iterations"), stderr=out.stderr.strip(), kernels=d.get("kernels", "numba"))
 
 
 def fresh_process(n=1023, repeats=3, cold=False, extra=()):
     """``mgcore solve --problem poisson2d --n N --json`` in new processes (best of ``repeats``), pyamg beside it."""
     argv = ["solve", "--problem", "poisson2d", "--n", str(n), "--json", *extra]
-    variants = [("mgcore solve (warm kernel cache)", _CLI[0], argv)]
+    numba = {"MGCORE_CKERNELS": "0"}  # the numba kernels (what runs without a C compiler)
+    variants = [("mgcore solve (warm kernel cache)", _CLI[0], argv, {}),
+                ("mgcore solve, numba kernels (MGCORE_CKERNELS=0)", _CLI[0], argv, numba)]
     if _supports_mixed():
-        variants.append(("mgcore solve --dtype mixed", _CLI[0], argv + ["--dtype", "mixed"]))
-        variants.append(("mgcore solve --dtype mixed --fmg", _CLI[0], argv + ["--dtype", "mixed", "--fmg"]))
-    variants.append(("pyamg RS in a new process", _PYAMG.format(n=n), []))
-    for label, code, a in variants[:-1]:
-        _timed_child(code, a, _child_env())  # make sure the kernel cache is filled
+        variants.append(("mgcore solve --dtype mixed", _CLI[0], argv + ["--dtype", "mixed"], {}))
+        variants.append(("mgcore solve --dtype mixed --fmg", _CLI[0], argv + ["--dtype", "mixed", "--fmg"], {}))
+    variants.append(("pyamg RS in a new process", _PYAMG.format(n=n), [], {}))
+    for label, code, a, ex in variants[:-1]:
+        _timed_child(code, a, _child_env(**ex))  # make sure the kernel caches are filled
     rows = []
-    runs = {label: [] for label, _, _ in variants}
+    runs = {label: [] for label, _, _, _ in variants}
     for _ in range(max(1, repeats)):
-        for label, code, a in variants:
-            runs[label].append(_timed_child(code, a, _child_env()))
+        for label, code, a, ex in variants:
+            runs[label].append(_timed_child(code, a, _child_env(**ex)))
     for label, rs in runs.items():
         best = min(rs, key=lambda r: r["wall"])
         rows.append(dict(what=label, wall=best["wall"], cpu=min(r["cpu"] for r in rs), reported=best["reported"],
-                         iterations=best["iterations"], walls=[r["wall"] for r in rs]))
+                         iterations=best["iterations"], walls=[r["wall"] for r in rs], kernels=best["kernels"]))
     if cold:
-        with tempfile.TemporaryDirectory() as tmp:
-            r = _timed_child(_CLI[0], argv, _child_env(tmp))
-        rows.append(dict(what="mgcore solve, empty kernel cache (first run)", wall=r["wall"], cpu=r["cpu"],
-                         reported=r["reported"], iterations=r["iterations"], walls=[r["wall"]], stderr=r["stderr"]))
+        for label, ex in (("mgcore solve, empty kernel caches (first run)", {}),
+                          ("mgcore solve, numba kernels, empty cache (first run)", numba)):
+            with tempfile.TemporaryDirectory() as tmp:
+                r = _timed_child(_CLI[0], argv, _child_env(tmp, **ex))
+            rows.append(dict(what=label, wall=r["wall"], cpu=r["cpu"], reported=r["reported"], iterations=r["iterations"],
+                             walls=[r["wall"]], stderr=r["stderr"], kernels=r["kernels"]))
     return rows
 
 
 def print_fresh(rows, n=1023):
     print(f"\nFresh process: poisson2d n={n} to rtol 1e-8 (best of the runs; wall = whole command)")
-    print(f"{'what':<46} {'wall s':>7} {'cpu s':>7} {'reported s':>10} {'its':>4}")
+    print(f"{'what':<52} {'wall s':>7} {'cpu s':>7} {'reported s':>10} {'its':>4} {'kernels':>8}")
     for r in rows:
         its = "" if r["iterations"] is None else r["iterations"]
-        print(f"{r['what']:<46} {r['wall']:7.3f} {r['cpu']:7.3f} {r['reported']:10.3f} {its:>4}")
+        kern = "" if r["what"].startswith("pyamg") else r.get("kernels", "")
+        print(f"{r['what']:<52} {r['wall']:7.3f} {r['cpu']:7.3f} {r['reported']:10.3f} {its:>4} {kern:>8}")
         if r.get("stderr"):
             print(f"    stderr: {r['stderr']}")
 
@@ -441,8 +451,17 @@ def main(argv=None):
     ap.add_argument("--fast-only", action="store_true", help="only mgcore and the DST solver (no pyamg, scipy, memory, threads)")
     ap.add_argument("--no-fresh", action="store_true", help="skip the fresh-process figures")
     ap.add_argument("--cold", action="store_true", help="also one fresh-process run with an empty kernel cache")
+    ap.add_argument("--fresh-only", action="store_true", help="only the fresh-process figures (with --cold: first runs)")
     args = ap.parse_args(argv)
     os.makedirs(RESULTS, exist_ok=True)
+    if args.fresh_only:
+        nf = 255 if args.quick else 1023
+        fr = fresh_process(nf, repeats=args.repeats, cold=args.cold)
+        print_fresh(fr, nf)
+        path = os.path.join(RESULTS, "poisson_fresh.json")
+        write_json(dict(machine=platform.platform(), cpus=os.cpu_count(), repeats=args.repeats, fresh_process=fr), path)
+        print(f"\nJSON written to {path}")
+        return
     cases = [(2, 255), (3, 31)] if args.quick else [(2, 1023), (3, 127)]
     jit = warm_up()
     print(f"kernel compilation / cache load before timing: {jit:.2f} s")
