@@ -385,7 +385,7 @@ def cols2(u, f, wy, inv, m, cff, colour, const):
 
 @njit(**_JIT)
 def lines3(u, f, wp, wq, inv, m, cff, colour, const, zrow):
-    """3D half-sweep over the lines along axis 0 of the view ``u[i, p, q]`` whose colour ``(p + q) % 2`` is ``colour``.
+    """3D half-sweep over the lines ``(p, q)`` along axis 0 of ``u[i, p, q]`` with ``(p + q) % 2 == colour``.
 
     The right-hand side ``f + `` couplings to the four neighbouring lines is
     formed inside the forward substitution, which runs plane by plane
@@ -395,7 +395,8 @@ def lines3(u, f, wp, wq, inv, m, cff, colour, const, zrow):
     ``inv``/``m``/``cff``: the factors (``(L, P, Q)``); ``zrow``: zeros of
     length ``Q`` (the neighbour beyond the boundary).  With ``const`` the
     interior lines use the factors of line ``(1, 1)`` and the couplings
-    ``wp[i, 1, 1]``, ``wq[i, 1, 1]``.  Other line axes are transposed views.
+    ``wp[i, 1, 1]``, ``wq[i, 1, 1]``.  Lines along axis 1:
+    :func:`lines3_mid`; along axis 2: :func:`lines3_contig`.
     """
     L, P, Q = u.shape
     lq = Q - 1
@@ -448,4 +449,177 @@ def lines3(u, f, wp, wq, inv, m, cff, colour, const, zrow):
                     ui[lq] = ui[lq] + cr[lq] * dn[lq]
             else:
                 for k in range(ks, Q, 2):
+                    ui[k] = ui[k] + cr[k] * dn[k]
+
+
+@njit(**_JIT)
+def _line3_one(u, f, i, j, wx, wy, inv, m, cff, zrow):
+    """Line ``(i, j)`` along the contiguous axis 2, its four neighbouring lines
+    (``zrow`` beyond the boundary) in the right-hand side."""
+    n0, n1, n2 = u.shape
+    a = u[i - 1, j] if i > 0 else zrow
+    b = u[i + 1, j] if i + 1 < n0 else zrow
+    c = u[i, j - 1] if j > 0 else zrow
+    d = u[i, j + 1] if j + 1 < n1 else zrow
+    wa = wx[i, j]
+    wb = wx[i + 1, j]
+    wc = wy[i, j]
+    wd = wy[i, j + 1]
+    ui = u[i, j]
+    fi = f[i, j]
+    ir = inv[i, j]
+    mr = m[i, j]
+    cr = cff[i, j]
+    y = 0.0
+    for k in range(n2):
+        y = (fi[k] + wa[k] * a[k] + wb[k] * b[k] + wc[k] * c[k] + wd[k] * d[k]) * ir[k] + mr[k] * y
+        ui[k] = y
+    for k in range(n2 - 2, -1, -1):
+        y = ui[k] + cr[k] * y
+        ui[k] = y
+
+
+@njit(**_JIT)
+def _lines3_four_const(u, f, i, j, wx, wy, inv, m, cff):
+    """Interior lines ``(i, j + 2t)``, ``t < 4``, sharing factors and couplings: four chains interleaved."""
+    n2 = u.shape[2]
+    c0 = u[i, j - 1]
+    c1 = u[i, j + 1]
+    c2 = u[i, j + 3]
+    c3 = u[i, j + 5]
+    c4 = u[i, j + 7]
+    p0 = u[i - 1, j]
+    p1 = u[i - 1, j + 2]
+    p2 = u[i - 1, j + 4]
+    p3 = u[i - 1, j + 6]
+    q0 = u[i + 1, j]
+    q1 = u[i + 1, j + 2]
+    q2 = u[i + 1, j + 4]
+    q3 = u[i + 1, j + 6]
+    u0 = u[i, j]
+    u1 = u[i, j + 2]
+    u2 = u[i, j + 4]
+    u3 = u[i, j + 6]
+    f0 = f[i, j]
+    f1 = f[i, j + 2]
+    f2 = f[i, j + 4]
+    f3 = f[i, j + 6]
+    y0 = 0.0
+    y1 = 0.0
+    y2 = 0.0
+    y3 = 0.0
+    for k in range(n2):
+        ax = wx[k]
+        ay = wy[k]
+        ik = inv[k]
+        mk = m[k]
+        b1 = c1[k]
+        b2 = c2[k]
+        b3 = c3[k]
+        y0 = (f0[k] + ay * (c0[k] + b1) + ax * (p0[k] + q0[k])) * ik + mk * y0
+        y1 = (f1[k] + ay * (b1 + b2) + ax * (p1[k] + q1[k])) * ik + mk * y1
+        y2 = (f2[k] + ay * (b2 + b3) + ax * (p2[k] + q2[k])) * ik + mk * y2
+        y3 = (f3[k] + ay * (b3 + c4[k]) + ax * (p3[k] + q3[k])) * ik + mk * y3
+        u0[k] = y0
+        u1[k] = y1
+        u2[k] = y2
+        u3[k] = y3
+    for k in range(n2 - 2, -1, -1):
+        ck = cff[k]
+        y0 = u0[k] + ck * y0
+        y1 = u1[k] + ck * y1
+        y2 = u2[k] + ck * y2
+        y3 = u3[k] + ck * y3
+        u0[k] = y0
+        u1[k] = y1
+        u2[k] = y2
+        u3[k] = y3
+
+
+@njit(**_JIT)
+def lines3_contig(u, f, wx, wy, inv, m, cff, colour, const, zrow):
+    """3D half-sweep over the lines ``(i, j)`` along the contiguous axis 2 with ``(i + j) % 2 == colour``.
+
+    ``wx`` (``(n0 + 1, n1, n2)``), ``wy`` (``(n0, n1 + 1, n2)``): scaled face
+    weights across the lines; ``inv``/``m``/``cff``: the factors
+    (``(n0, n1, n2)``); ``zrow``: zeros of length ``n2``.  With ``const`` the
+    interior lines share the factors of line ``(1, 1)`` and the couplings
+    ``wx[1, 1]``, ``wy[1, 1]`` and are solved four at a time (interleaved
+    recurrences); the others one by one.
+    """
+    n0, n1, n2 = u.shape
+    for i in range(n0):
+        inner = 0 < i < n0 - 1
+        j = (colour + i) % 2
+        while j < n1:
+            if const and inner and j >= 1 and j + 7 < n1:
+                _lines3_four_const(u, f, i, j, wx[1, 1], wy[1, 1], inv[1, 1], m[1, 1], cff[1, 1])
+                j += 8
+            else:
+                _line3_one(u, f, i, j, wx, wy, inv, m, cff, zrow)
+                j += 2
+
+
+@njit(**_JIT)
+def lines3_mid(u, f, wx, wz, inv, m, cff, colour, const, zrow):
+    """3D half-sweep over the lines ``(i, k)`` along axis 1 with ``(i + k) % 2 == colour``.
+
+    As :func:`lines3` in the natural layout: plane ``i`` by plane, the lines
+    of the plane solved together (forward over ``j``, then backward; inner
+    loops along the contiguous ``k``, stride 2).  ``wx`` (``(n0 + 1, n1,
+    n2)``), ``wz`` (``(n0, n1, n2 + 1)``): scaled face weights across the
+    lines; with ``const`` the interior lines use the factors of line
+    ``(1, 1)`` and the couplings ``wx[1, j, 1]``, ``wz[1, j, 1]``.
+    """
+    n0, n1, n2 = u.shape
+    lq = n2 - 1
+    rep = n0 > 1 and n2 > 1
+    for i in range(n0):
+        ks = (colour + i) % 2
+        kb = ks if ks > 0 else 2
+        inner = const and 0 < i < n0 - 1
+        for j in range(n1):
+            ui = u[i, j]
+            fi = f[i, j]
+            um = u[i - 1, j] if i > 0 else zrow
+            up = u[i + 1, j] if i + 1 < n0 else zrow
+            pv = u[i, j - 1] if j > 0 else zrow
+            wm = wx[i, j]
+            wpp = wx[i + 1, j]
+            wz_ = wz[i, j]
+            ir = inv[i, j]
+            mr = m[i, j]
+            if ks == 0:
+                g = fi[0] + wm[0] * um[0] + wpp[0] * up[0]
+                if n2 > 1:
+                    g += wz_[1] * ui[1]
+                ui[0] = g * ir[0] + mr[0] * pv[0]
+            if inner:
+                cy = wx[1, j, 1] if rep else 0.0
+                cz = wz[1, j, 1] if rep else 0.0
+                ic = inv[1, j, 1] if rep else 0.0
+                mc = m[1, j, 1] if rep else 0.0
+                for k in range(kb, lq, 2):
+                    ui[k] = (fi[k] + cy * (um[k] + up[k]) + cz * (ui[k - 1] + ui[k + 1])) * ic + mc * pv[k]
+            else:
+                for k in range(kb, lq, 2):
+                    ui[k] = (fi[k] + wm[k] * um[k] + wpp[k] * up[k] + wz_[k] * ui[k - 1] + wz_[k + 1] * ui[k + 1]) \
+                        * ir[k] + mr[k] * pv[k]
+            if lq > 0 and lq % 2 == ks:
+                g = fi[lq] + wm[lq] * um[lq] + wpp[lq] * up[lq] + wz_[lq] * ui[lq - 1]
+                ui[lq] = g * ir[lq] + mr[lq] * pv[lq]
+        for j in range(n1 - 2, -1, -1):
+            ui = u[i, j]
+            dn = u[i, j + 1]
+            cr = cff[i, j]
+            if inner:
+                cc = cff[1, j, 1] if rep else 0.0
+                if ks == 0:
+                    ui[0] = ui[0] + cr[0] * dn[0]
+                for k in range(kb, lq, 2):
+                    ui[k] = ui[k] + cc * dn[k]
+                if lq > 0 and lq % 2 == ks:
+                    ui[lq] = ui[lq] + cr[lq] * dn[lq]
+            else:
+                for k in range(ks, n2, 2):
                     ui[k] = ui[k] + cr[k] * dn[k]

@@ -236,39 +236,39 @@ class LineSweeps:
             self._fused[a] = (w, inv, m, cff, const)
 
     def _enable_fused3(self, data: GridLevelData) -> None:
-        """3D: per line axis the view order (line axis first), the face weights
-        across the lines and the factors in that order."""
+        """3D: per line axis the kernel (:func:`~mgcore.sparse._line_kernels.lines3`,
+        ``lines3_mid`` or ``lines3_contig`` for lines along axis 0, 1, 2), the
+        face weights across the lines, the factors and whether the interior
+        lines share them."""
         self._fused = {}
         shape = data.shape
         for a in self.axes:
-            if a == 2 and shape[2] > 1:
-                # lines along the contiguous axis: the plane-by-plane kernel would
-                # run its inner loops across the lines (stride n2); the residual
-                # kernel + Thomas solve measured faster there
-                continue
-            perm = (a,) + tuple(d for d in range(3) if d != a)
             sw = self.sweeps[a]
-
-            def view(x):
-                return np.ascontiguousarray(np.asarray(x).reshape(shape).transpose(perm), dtype=self.dtype)
-
-            inv, cff = view(sw.inv), view(sw.cff)
-            m = view(sw.lo.astype(np.float64) * sw.inv.astype(np.float64))
-            wp = np.ascontiguousarray((data.faces[perm[1]] * data.scale).transpose(perm), dtype=self.dtype)
-            wq = np.ascontiguousarray((data.faces[perm[2]] * data.scale).transpose(perm), dtype=self.dtype)
-            _, P, Q = inv.shape
-            const = P >= 3 and Q >= 3
+            inv, cff = (np.ascontiguousarray(x.reshape(shape)) for x in (sw.inv, sw.cff))
+            m = np.ascontiguousarray((sw.lo.astype(np.float64) * sw.inv.astype(np.float64)).reshape(shape), dtype=self.dtype)
+            cross = [d for d in range(3) if d != a]
+            wp, wq = (np.ascontiguousarray(data.faces[d] * data.scale, dtype=self.dtype) for d in cross)
+            # interior lines: index 1 .. n-2 along both cross axes; the faces they use: 1 .. n-1 along
+            # their own axis, 1 .. n-2 along the other
+            inner = [slice(None)] * 3
+            rep = [slice(None)] * 3
+            for d in cross:
+                inner[d], rep[d] = slice(1, -1), slice(1, 2)
+            const = all(shape[d] >= 3 for d in cross)
             if const:
-                const = all(bool(np.all(x[:, 1:-1, 1:-1] == x[:, 1:2, 1:2])) for x in (inv, m, cff))
-                const = const and bool(np.all(wp[:, 1:P, 1:Q - 1] == wp[:, 1:2, 1:2]))
-                const = const and bool(np.all(wq[:, 1:P - 1, 1:Q] == wq[:, 1:2, 1:2]))
-            self._fused[a] = (perm, wp, wq, inv, m, cff, const, np.zeros(Q, dtype=self.dtype))
+                const = all(bool(np.all(x[tuple(inner)] == x[tuple(rep)])) for x in (inv, m, cff))
+                for d, w in zip(cross, (wp, wq)):
+                    sl = list(inner)
+                    sl[d] = slice(1, shape[d])
+                    const = const and bool(np.all(w[tuple(sl)] == w[tuple(rep)]))
+            kind = ("lines3", "lines3_mid", "lines3_contig")[a]
+            self._fused[a] = (kind, wp, wq, inv, m, cff, const, np.zeros(shape[2], dtype=self.dtype))
 
     def _fused_half_sweep(self, u, f, axis, colour):
         L = _lk()
         if u.ndim == 3:
-            perm, wp, wq, inv, m, cff, const, zrow = self._fused[axis]
-            L.lines3(u.transpose(perm), f.transpose(perm), wp, wq, inv, m, cff, colour, const, zrow)
+            kind, wp, wq, inv, m, cff, const, zrow = self._fused[axis]
+            getattr(L, kind)(u, f, wp, wq, inv, m, cff, colour, const, zrow)
             return
         w, inv, m, cff, const = self._fused[axis]
         (L.rows2 if axis == 1 else L.cols2)(u, f, w, inv, m, cff, colour, const)
