@@ -1,4 +1,4 @@
-"""The C kernels of the common 2D case: agreement with the numba fast path, build cache, fallback, light CLI."""
+"""The C kernels of the common 2D/3D case: agreement with the numba fast path, build cache, fallback, light CLI."""
 
 import json
 import os
@@ -10,7 +10,7 @@ import pytest
 
 from mgcore import _ckernels
 from mgcore._ckernels.solver import c_solver
-from mgcore.problems import get_problem, poisson2d
+from mgcore.problems import get_problem, poisson, poisson2d
 from mgcore.sparse import MultigridSolver
 
 ENV = dict(os.environ, OPENBLAS_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
@@ -39,10 +39,12 @@ def _csolver(problem, **kw):
 @pytest.mark.parametrize("shape, nu, smoother", [
     (63, (2, 2), None), (255, (2, 2), None), ((63, 127), (2, 2), None), (127, (1, 1), None),
     (127, (2, 1), "rbgs"), (127, (0, 2), None), (127, (2, 2), ("rbgs", {"order": "symmetric"})), (15, (2, 2), None),
+    ((31, 31, 31), (2, 2), None), ((15, 31, 63), (2, 2), None), ((63, 63, 63), (1, 2), None), ((7, 7, 7), (2, 2), None),
+    ((31, 31, 31), (2, 2), ("rbgs", {"order": "symmetric"})),
 ])
 def test_iterates_agree_with_the_numba_fast_path(shape, nu, smoother):
-    p = poisson2d(shape)
-    b = p.rhs(_source)
+    p = poisson(len(shape), shape) if isinstance(shape, tuple) else poisson2d(shape)
+    b = p.rhs(_source if p.dim == 2 else (lambda x, y, z: _source(x, y) * (1 + z)))
     cs = _csolver(p, nu=nu, smoother=smoother)
     ns = MultigridSolver(p, nu=nu, smoother=smoother, fast=True)
     assert cs.J == ns.J
@@ -75,7 +77,8 @@ def test_converged_solve_reports_the_kernels_and_matches_numba():
 
 @pytest.mark.parametrize("problem, kw, why", [
     (get_problem("poisson2d", 65, bc="neumann"), {}, "Neumann"),
-    (get_problem("poisson3d", 15), {}, "3D"),
+    (get_problem("poisson1d", 15), {}, "1D"),
+    (get_problem("variable3d", 15), {}, "variable"),
     (get_problem("variable2d", 63), {}, "variable"),
     (get_problem("anisotropic2d", 63), {}, "anisotropic"),
     (poisson2d(63), {"cycle": "W"}, "V-cycle"),
@@ -161,6 +164,8 @@ def test_cli_common_case_imports_neither_numba_nor_scipy():
     d, heavy, _ = _cli("solve", "--problem", "poisson2d", "--n", "63", "--json")
     assert heavy == ""
     assert d["converged"] and d["path"] == "fast" and d["kernels"] == "c" and d["levels"] == 3
+    d3, heavy3, _ = _cli("solve", "--problem", "poisson3d", "--n", "15", "--json")
+    assert heavy3 == "" and d3["converged"] and d3["kernels"] == "c"
     dn, heavy_n, _ = _cli("solve", "--problem", "poisson2d", "--n", "63", "--json", "--fast", "off")
     assert "scipy" in heavy_n and dn["path"] == "sparse"
     assert dn["iterations"] == d["iterations"]

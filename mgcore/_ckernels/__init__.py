@@ -1,7 +1,7 @@
 """C kernels of the common case, compiled on first use and loaded with ctypes.
 
-The V-cycle of constant-coefficient 2D Poisson problems on nested Dirichlet
-grids (red-black Gauss-Seidel wavefront sweeps with the fused full-weighting
+The V-cycle of constant-coefficient 2D and 3D Poisson problems on nested
+Dirichlet grids (red-black Gauss-Seidel wavefront sweeps with the fused full-weighting
 restriction of the residual, the bilinear correction fused with
 post-smoothing, the residual norm summed in the last sweep, the dense
 coarsest solve) is a small C source shipped in the package
@@ -44,6 +44,9 @@ SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mgkernels.c")
 ENV_SWITCH = "MGCORE_CKERNELS"
 #: compiler flags (the CPU flags of this machine are part of the cache key because of -march=native)
 CFLAGS = ("-O3", "-march=native", "-std=c99", "-ffp-contract=off", "-shared", "-fPIC")
+
+#: MGK_VERSION of the source this module expects
+VERSION = 2
 
 _LIB = None
 _STATE: dict = {"loaded": False, "reason": "not loaded yet", "compile_seconds": 0.0, "compiled": False, "path": None}
@@ -152,6 +155,10 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
     lib.mgk_resnorm2.argtypes = [P, P, I, I, P, P, P]
     lib.mgk_rbgs2.restype = None
     lib.mgk_rbgs2.argtypes = [P, P, I, I, P, I, I, P]
+    lib.mgk_vcycle3.restype = D
+    lib.mgk_vcycle3.argtypes = [I, P, P, P, P, P, I, I, I, P, P]
+    lib.mgk_resnorm3.restype = D
+    lib.mgk_resnorm3.argtypes = [P, P, I, I, I, P, P, P]
     return lib
 
 
@@ -191,8 +198,8 @@ def load(quiet: bool = False):
         if not os.path.exists(path):
             _compile(cc, path, quiet)
         lib = _declare(ctypes.CDLL(path))
-        if lib.mgk_version() != 1:
-            raise OSError(f"{path} is version {lib.mgk_version()}, expected 1")
+        if lib.mgk_version() != VERSION:
+            raise OSError(f"{path} is version {lib.mgk_version()}, expected {VERSION}")
     except Exception as exc:  # any failure: the numba kernels run instead
         _STATE.update(loaded=None, reason=f"C kernels unavailable: {exc}")
         _log(_STATE["reason"] + "; using the numba kernels")

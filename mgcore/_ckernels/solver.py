@@ -1,7 +1,7 @@
-"""``CPoissonSolver``: the stationary V-cycle solver of constant-coefficient 2D problems on the C kernels.
+"""``CPoissonSolver``: the stationary V-cycle solver of constant-coefficient 2D/3D problems on the C kernels.
 
 The configuration it covers is the default of the structured fast path of
-:class:`mgcore.sparse.MultigridSolver`: a constant-coefficient 2D problem
+:class:`mgcore.sparse.MultigridSolver`: a constant-coefficient 2D or 3D problem
 with Dirichlet boundaries on nested grids (``2^k - 1`` unknowns per axis),
 re-discretised coarse levels, red-black Gauss-Seidel V(nu1, nu2)-cycles,
 float64, one thread, no Krylov acceleration and no FMG start.  It performs
@@ -56,8 +56,8 @@ def _coverage(problem: Any, nu: Any, cycle: Any, coarse_size: int) -> tuple[list
     """The level data when the C kernels cover ``problem``, else ``(None, why)``."""
     if not isinstance(problem, GridProblem):
         return None, "not a GridProblem"
-    if problem.dim != 2:
-        return None, f"{problem.dim}D (the C kernels are 2D)"
+    if problem.dim not in (2, 3):
+        return None, f"{problem.dim}D (the C kernels are 2D and 3D)"
     if problem.bc != "dirichlet":
         return None, "Neumann boundaries"
     if problem.uniform_cell_value() is None:
@@ -116,7 +116,7 @@ class _NotCovered(ValueError):
 
 
 class CPoissonSolver(MultigridFrontend):
-    """Stationary red-black V-cycles of a constant-coefficient 2D Dirichlet problem on the C kernels.
+    """Stationary red-black V-cycles of a constant-coefficient 2D or 3D Dirichlet problem on the C kernels.
 
     Build it with :func:`c_solver` (which checks the configuration).  Only
     :meth:`solve` with ``accel=None`` and V-cycles is available.
@@ -156,9 +156,16 @@ class CPoissonSolver(MultigridFrontend):
         self._cst = np.array(cst, dtype=np.float64)
         self._u = [None] + [np.zeros(s) for s in shapes[1:]]
         self._f = [None] + [np.zeros(s) for s in shapes[1:]]
-        n1max = max(s[1] for s in shapes)
-        self._work = np.zeros(5 * n1max + 2)
-        self._zero = np.zeros(n1max)
+        self.dim = len(shapes[0])
+        if self.dim == 2:
+            n1 = shapes[0][1]
+            self._work, self._zero = np.zeros(5 * n1 + 2), np.zeros(n1)
+            self._cycle, self._resnorm = _lib.mgk_vcycle2, _lib.mgk_resnorm2
+        else:
+            n1, n2 = shapes[0][1:]
+            self._work = np.zeros(3 * n1 * n2 + ((n1 - 1) // 2) * ((n2 - 1) // 2) + n2 + 2)
+            self._zero = np.zeros(n1 * n2)
+            self._cycle, self._resnorm = _lib.mgk_vcycle3, _lib.mgk_resnorm3
         self._Minv = np.ascontiguousarray(np.linalg.inv(self._dense(datas[-1])))
         self._uptr = (ctypes.c_void_p * self.J)(*([0] + [a.ctypes.data for a in self._u[1:]]))
         self._fptr = (ctypes.c_void_p * self.J)(*([0] + [a.ctypes.data for a in self._f[1:]]))
@@ -173,10 +180,9 @@ class CPoissonSolver(MultigridFrontend):
     @staticmethod
     def _dense(d: GridLevelData) -> np.ndarray:
         """The assembled coarsest operator (as :meth:`GridLevelData.matrix` builds it, without scipy)."""
-        n0, n1 = d.shape
-        N = n0 * n1
+        N = math.prod(d.shape)
         A = np.zeros((N, N))
-        idx = np.arange(N).reshape(n0, n1)
+        idx = np.arange(N).reshape(d.shape)
         A[idx.ravel(), idx.ravel()] = d.scale * 2.0 * sum(d.uniform)
         for ax, w in enumerate(d.uniform):
             a = np.take(idx, np.arange(0, d.shape[ax] - 1), axis=ax).ravel()
@@ -189,7 +195,7 @@ class CPoissonSolver(MultigridFrontend):
         """One V-cycle in place on ``x`` (float64, C-contiguous, grid shape); returns ``||b - A x||`` after it."""
         self._uptr[0] = x.ctypes.data
         self._fptr[0] = b.ctypes.data
-        ssq = self._lib.mgk_vcycle2(
+        ssq = self._cycle(
             self.J, self._shape_arr.ctypes.data, self._cst.ctypes.data, self._uptr, self._fptr, self._Minv.ctypes.data,
             self.nu_pre, self.nu_post, int(self.post_red_first), self._work.ctypes.data, self._zero.ctypes.data,
         )
@@ -214,9 +220,8 @@ class CPoissonSolver(MultigridFrontend):
             if last is not None and last[0] == v.ctypes.data and last[1] == b.ctypes.data:
                 solver._last = None
                 return last[2]
-            return math.sqrt(solver._lib.mgk_resnorm2(
-                v.ctypes.data, b.ctypes.data, self.grid_shape[0], self.grid_shape[1], self._cst.ctypes.data,
-                self._work.ctypes.data, self._zero.ctypes.data))
+            return math.sqrt(solver._resnorm(v.ctypes.data, b.ctypes.data, *solver.grid_shape, solver._cst.ctypes.data,
+                                             solver._work.ctypes.data, solver._zero.ctypes.data))
 
         return norm
 
@@ -257,7 +262,7 @@ class CPoissonSolver(MultigridFrontend):
 
     # ---------------------------------------------------------------- reports
     def _level_sizes(self):
-        return [(math.prod(l.shape), 5 * math.prod(l.shape)) for l in self.levels]
+        return [(math.prod(l.shape), (2 * self.dim + 1) * math.prod(l.shape)) for l in self.levels]
 
     def _header(self):
         return f"MultigridSolver({getattr(self.problem, 'name', 'poisson')}, fast structured path (C kernels), dtype=float64)"
