@@ -189,12 +189,25 @@ class StructuredLevel(Level):
         """Attach the next coarser level and size the transfer scratch buffers.
 
         A coarse level that halves only some axes (semi-coarsening) gets a
-        :class:`~.semi.SemiTransfer`; the one-pass smoothing + transfer
-        kernels of full coarsening are then not used on this level."""
+        :class:`~.semi.SemiTransfer`, a uniform coarse grid that does not nest
+        in this one a :class:`~.nonnested.NonNestedTransfer`; the one-pass
+        smoothing + transfer kernels of nested full coarsening are then not
+        used on this level."""
         from ...coarsening import coarsen_size
+        from .nonnested import is_nonnested_step
 
         full = tuple(coarsen_size(n, self.data.bc) for n in self.grid_shape)
-        if coarse.grid_shape != full:
+        if is_nonnested_step(tuple(self.grid_shape), tuple(coarse.grid_shape), self.data.bc) and all(
+            c != n for n, c in zip(self.grid_shape, coarse.grid_shape)
+        ) and coarse.grid_shape != full:
+            from .nonnested import NonNestedTransfer
+
+            self.transfer = NonNestedTransfer(self.op, coarse.op)
+            impl = self.smoother_impl
+            for name in ("fusable", "fusable_post", "zero_start"):
+                if hasattr(impl, name):
+                    setattr(impl, name, _never)  # the fused kernels restrict and prolong between nested grids
+        elif coarse.grid_shape != full:
             from .semi import SemiTransfer
 
             self.transfer = SemiTransfer(self.op, coarse.op)
@@ -402,7 +415,10 @@ def build_structured_levels(
     problem : GridProblem
         The problem (2D or 3D).
     datas : list of GridLevelData
-        Fine-to-coarse level operators (``problem.levels()``); entry 0 is
+        Fine-to-coarse level operators (``problem.levels()``, or
+        :func:`~mgcore.sparse.structured.semi.semi_level_data` for
+        semi-coarsened grids, where consecutive levels are linked by a
+        :class:`~mgcore.sparse.structured.semi.SemiTransfer`); entry 0 is
         level 1 (the finest).
     smoother : str, (name, kwargs) or list of those (one per level)
         ``"rbgs"``, ``"jacobi"`` or ``"chebyshev"`` (see :class:`StructuredLevel`).

@@ -1,7 +1,9 @@
 """Grid transfers of the structured path: full weighting ``R = P^T / 2^d`` and bi/trilinear ``P``.
 
 He & Xu, MgNet, 2019, eq. 4.7-4.9 (prolongation) and Lemma 4.1 (the
-restriction as the transpose, here scaled by ``2^-d``).
+restriction as the transpose, here scaled by ``2^-d``).  Transfers that
+coarsen only some axes (semi-coarsening) are
+:class:`mgcore.sparse.structured.semi.SemiTransfer`.
 """
 
 from __future__ import annotations
