@@ -12,7 +12,13 @@ the coarse operator can be re-discretised and the compiled kernels apply.
 Other sizes coarsen too (Dirichlet ``n = 2 m`` to ``m``, the last coarse
 node one fine step from the boundary; Neumann ``n = 2 m`` to ``m``, the last
 fine node taking the last coarse value); their coarse grids are not uniform,
-so their coarse operators are the Galerkin products ``R A P``.
+so their coarse operators are the Galerkin products ``R A P``.  With
+``uniform_coarse=True`` a size that does not nest coarsens instead to the
+uniform grid of :func:`uniform_coarse_size` (``2^k - 1`` or ``2^k + 1``
+unknowns, about half as many) that covers the same domain: its nodes do not
+coincide with fine nodes, the transfers interpolate linearly between the
+two grids, and every coarser level nests again, so all levels can be
+re-discretised (non-nested geometric multigrid).
 
 Examples
 --------
@@ -25,7 +31,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["coarsen_size", "can_coarsen", "nested", "level_shapes", "DEFAULT_COARSE_SIZE", "InsufficientMemoryError",
+__all__ = ["coarsen_size", "can_coarsen", "nested", "uniform_coarse_size", "level_shapes", "DEFAULT_COARSE_SIZE", "InsufficientMemoryError",
            "available_memory", "check_memory"]
 
 #: Default largest coarsest level (unknowns), solved exactly.
@@ -47,8 +53,35 @@ def nested(n: int, bc: str) -> bool:
     return n % 2 == 1
 
 
+def uniform_coarse_size(n: int, bc: str) -> int:
+    """The uniform coarse size for ``n`` unknowns: the nested size nearest to half of ``n``.
+
+    Dirichlet: ``2^k - 1`` unknowns (``2^k`` intervals), Neumann: ``2^k + 1``
+    nodes, with ``2^k`` the power of two nearest (in ratio) to half the
+    number of fine intervals; always fewer than ``n``.  For a nested ``n``
+    this is :func:`coarsen_size`.
+
+    Examples
+    --------
+    >>> from mgcore.coarsening import uniform_coarse_size
+    >>> uniform_coarse_size(1000, "dirichlet"), uniform_coarse_size(300, "dirichlet"), uniform_coarse_size(1023, "dirichlet")
+    (511, 127, 511)
+    >>> uniform_coarse_size(1000, "neumann")
+    513
+    """
+    if nested(n, bc):
+        return coarsen_size(n, bc)
+    intervals = (n + 1) if bc == "dirichlet" else (n - 1)
+    k = max(0, round(math.log2(intervals / 2)))
+    c = 2**k - 1 if bc == "dirichlet" else 2**k + 1
+    while c >= n and k > 0:
+        k -= 1
+        c = 2**k - 1 if bc == "dirichlet" else 2**k + 1
+    return max(c, 1)
+
+
 def level_shapes(shape: tuple, bc: str, max_levels: int | None = None, coarse_size: int = DEFAULT_COARSE_SIZE,
-                 axes: list | None = None) -> list:
+                 axes: list | None = None, uniform_coarse: bool = False) -> list:
     """Grid shapes of the levels, level 1 (finest, ``shape``) first.
 
     Coarsening goes on while the coarsest level has more than ``coarse_size``
@@ -68,6 +101,14 @@ def level_shapes(shape: tuple, bc: str, max_levels: int | None = None, coarse_si
         Semi-coarsening: ``axes[l]`` are the axes coarsened from level
         ``l + 1`` to ``l + 2`` (default: every axis; an axis that cannot be
         coarsened any more is kept).
+    uniform_coarse : bool
+        A size that does not nest coarsens to :func:`uniform_coarse_size`
+        (a uniform grid again) instead of ``n // 2`` (full coarsening only).
+
+    Examples
+    --------
+    >>> level_shapes((1000, 300), "dirichlet", uniform_coarse=True)
+    [(1000, 300), (511, 127), (255, 63), (127, 31), (63, 15), (31, 7)]
     """
     if max_levels is not None and (isinstance(max_levels, bool) or not isinstance(max_levels, int) or max_levels < 1):
         raise ValueError(f"max_levels must be an int >= 1 or None, got {max_levels!r}")
@@ -78,7 +119,8 @@ def level_shapes(shape: tuple, bc: str, max_levels: int | None = None, coarse_si
         if axes is None:
             if not all(can_coarsen(n, bc) for n in shapes[-1]):
                 break
-            shapes.append(tuple(coarsen_size(n, bc) for n in shapes[-1]))
+            size = uniform_coarse_size if uniform_coarse else coarsen_size
+            shapes.append(tuple(size(n, bc) for n in shapes[-1]))
             continue
         l = len(shapes) - 1
         todo = set(axes[l]) if l < len(axes) else set(range(len(shape)))

@@ -358,7 +358,9 @@ class GridProblem:
         shape = tuple(coarsen_size(n, self.bc) for n in fine.shape)
         if fine.uniform is not None and fine.cell_value is not None:
             h = 2 * fine.h
-            return self._uniform_data(shape, h, self._scale(h), fine.cell_value)
+            # the same face weights (per-axis ratios kept, e.g. below a non-nested step of a rectangle)
+            return GridLevelData(shape, h, self.bc, None, self._scale(h), None, uniform=fine.uniform,
+                                 cell_value=fine.cell_value)
         c = fine.cells
         for ax in range(self.dim):
             c = 0.5 * (np.take(c, np.arange(0, c.shape[ax], 2), axis=ax) + np.take(c, np.arange(1, c.shape[ax], 2), axis=ax))
@@ -387,9 +389,35 @@ class GridProblem:
                 c == coarsen_size(n, self.bc) and nested(n, self.bc) for n, c in zip(prev, shape)
             ):
                 out.append(self.coarse_data(last))
+            elif isinstance(last, GridLevelData) and self.rediscretizes_nonnested(last, shape):
+                out.append(self.uniform_coarse_data(last, shape))
             else:
                 out.append(GridShape(tuple(shape), self.bc))
         return out
+
+    def rediscretizes_nonnested(self, fine: "GridLevelData", shape: tuple) -> bool:
+        """Whether the level ``fine`` can be re-discretised on the uniform, non-nested grid ``shape``.
+
+        Constant-coefficient finite differences with Dirichlet conditions: the
+        stencil is the same on any uniform grid of the domain, only the mesh
+        widths change (:func:`mgcore.coarsening.uniform_coarse_size`)."""
+        return (self.bc == "dirichlet" and self.discretization == "fd" and fine.uniform is not None
+                and len(shape) == len(fine.shape) and all(0 < c <= n for n, c in zip(fine.shape, shape)))
+
+    def uniform_coarse_data(self, fine: "GridLevelData", shape: tuple) -> "GridLevelData":
+        """Re-discretise a constant-coefficient level on a uniform grid of ``shape`` over the same domain.
+
+        Axis ``k`` of ``n_k`` unknowns and mesh width ``h_k`` becomes ``c_k``
+        unknowns of width ``H_k = h_k (n_k + 1)/(c_k + 1)``: the face weight
+        ``a_k / h_k^2`` of the 5-/7-point stencil becomes ``a_k / H_k^2``."""
+        if not self.rediscretizes_nonnested(fine, shape):
+            raise ValueError(f"level {fine.shape} cannot be re-discretised on {tuple(shape)} (constant-coefficient "
+                             "Dirichlet finite differences only)")
+        ratio = [(c + 1) / (n + 1) for n, c in zip(fine.shape, shape)]  # h_k / H_k
+        scale = fine.scale * ratio[0] ** 2
+        eff = [fine.scale * w * r * r for w, r in zip(fine.uniform, ratio)]
+        return GridLevelData(tuple(shape), fine.h / ratio[0], self.bc, None, scale, None,
+                             uniform=tuple(e / scale for e in eff), cell_value=fine.cell_value)
 
     def levels(self, max_levels: int | None = None, min_size: int = 3) -> list[GridLevelData]:
         """Level data from fine to coarse until a grid cannot be coarsened or

@@ -38,7 +38,7 @@ from scipy.sparse.linalg import LinearOperator
 from ..cycles import CycleKind
 from ..frontend import CyclePreconditioner, MultigridFrontend, check_int
 from ..hierarchy import Hierarchy, Level
-from ..coarsening import check_memory, level_shapes, nested
+from ..coarsening import check_memory, coarsen_size, level_shapes, nested
 from ..problems.grid import GridProblem
 from ..solve import SolveResult, StopReason
 from .operators import DenseSolve, MatrixOperator, check_matrix
@@ -257,13 +257,20 @@ class MultigridSolver(MultigridFrontend):
         self.coarsen_axes = None
         if coarsening == "semi":
             self.coarsen_axes = self._semi_axes(self.problem.level_data(), 64)
-        shapes = level_shapes(self.grid_shape, self.bc, max_levels, coarse_size, self.coarsen_axes)
+        # sizes that do not nest: coarsen to uniform grids (re-discretised, non-nested transfers) where the
+        # stencil allows it, else halve them and use Galerkin levels
+        self._uniform_coarse = bool(
+            coarsening == "full" and coarse in (None, "rediscretize") and not hasattr(self, "_matrix")
+            and self.problem.rediscretizes_nonnested(self.problem.level_data(), self.grid_shape)
+        )
+        shapes = level_shapes(self.grid_shape, self.bc, max_levels, coarse_size, self.coarsen_axes,
+                              uniform_coarse=self._uniform_coarse)
         if coarsening == "semi":
             from .structured.semi import semi_support
 
             uniform, why_semi = semi_support(self.problem, shapes)
         else:
-            uniform = all(nested(n, self.bc) for s in shapes[:-1] for n in s)
+            uniform = self._uniform_coarse or all(nested(n, self.bc) for s in shapes[:-1] for n in s)
         if isinstance(problem, GridProblem):
             if coarse is None:
                 coarse = "rediscretize" if uniform else "galerkin"
@@ -407,6 +414,13 @@ class MultigridSolver(MultigridFrontend):
                 Pm = prolongation_axes(data.shape, self.bc, axes)
                 scale = 0.5 ** len(axes) if self.restriction == "full-weighting" else 1.0
                 P, R = MatrixOperator(Pm.astype(self.cycle_dtype)), MatrixOperator((Pm.T * scale).tocsr().astype(self.cycle_dtype))
+            elif not last and self._uniform_coarse and tuple(datas[l + 1].shape) != tuple(
+                    coarsen_size(n, self.bc) for n in data.shape):
+                # non-nested uniform coarse grid: linear interpolation between the grids, no injection
+                cs = tuple(datas[l + 1].shape)
+                Pm = prolongation(data.shape, self.bc, self.interpolation, coarse_shape=cs).astype(self.cycle_dtype)
+                Rm = restriction(data.shape, self.bc, self.interpolation, self.restriction, coarse_shape=cs)
+                P, R = MatrixOperator(Pm), MatrixOperator(Rm.astype(self.cycle_dtype))
             elif not last:
                 Pm = prolongation(data.shape, self.bc, self.interpolation).astype(self.cycle_dtype)
                 Rm = restriction(data.shape, self.bc, self.interpolation, self.restriction).astype(self.cycle_dtype)

@@ -1,0 +1,116 @@
+"""Non-nested uniform coarsening: any Dirichlet grid size runs re-discretised on the compiled path."""
+
+import numpy as np
+import pytest
+
+from mgcore.coarsening import level_shapes, uniform_coarse_size
+from mgcore.problems import GridProblem, anisotropic2d, poisson2d, poisson3d, variable2d
+from mgcore.sparse import MultigridSolver
+from mgcore.sparse.transfers import (
+    interpolation_weights,
+    nonnested_scale,
+    prolongation,
+    prolongation_1d,
+    prolongation_between,
+    restriction,
+)
+
+
+@pytest.mark.parametrize("n, bc", [(7, "dirichlet"), (31, "dirichlet"), (9, "neumann"), (33, "neumann")])
+def test_weights_reduce_to_the_nested_interpolation(n, bc):
+    from mgcore.coarsening import coarsen_size
+
+    P = prolongation_between(n, coarsen_size(n, bc), bc)
+    assert abs(P - prolongation_1d(n, bc)).max() == 0.0
+
+
+@pytest.mark.parametrize("n", [2, 4, 10, 40, 100, 300, 1000, 1024])
+def test_uniform_coarse_size_is_nested_and_coarser(n):
+    c = uniform_coarse_size(n, "dirichlet")
+    assert 1 <= c < n and ((c + 1) & c) == 0  # 2^k - 1
+    assert 0.3 < (c + 1) / (n + 1) < 0.75
+    m = n + 1
+    cn = uniform_coarse_size(m, "neumann") if m % 2 == 0 else None
+    if cn is not None:
+        assert 2 <= cn < m and ((cn - 1) & (cn - 2)) == 0  # 2^k + 1
+
+
+def test_interpolation_is_exact_for_linear_functions_and_zero_at_the_boundary():
+    n, nc = 37, 15
+    lo, hi, wlo, whi = interpolation_weights(n, nc, "dirichlet")
+    x, X = np.arange(1, n + 1) / (n + 1), np.arange(1, nc + 1) / (nc + 1)
+    f = lambda t: t * (1 - t) * 0 + t  # noqa: E731  linear; the boundary value at 0 is 0, at 1 it is 1 (not 0)
+    fine = wlo * f(X)[lo] + whi * f(X)[hi]
+    inner = (x >= X[0]) & (x <= X[-1])
+    np.testing.assert_allclose(fine[inner], f(x)[inner], atol=1e-14)
+    np.testing.assert_allclose(fine[x < X[0]], f(x)[x < X[0]], atol=1e-14)  # between the boundary 0 and X[0]
+
+
+def test_level_shapes_jump_to_uniform_sizes_once():
+    assert level_shapes((1000, 300), "dirichlet", uniform_coarse=True)[:3] == [(1000, 300), (511, 127), (255, 63)]
+    assert level_shapes((1000,), "dirichlet")[1] == (500,)  # the default rule is unchanged
+
+
+@pytest.mark.parametrize("shape", [(20, 20), (12, 17), (10, 9, 14)])
+def test_transfers_match_the_assembled_matrices(shape):
+    from mgcore.sparse.structured import build_structured_levels
+
+    p = GridProblem(shape)
+    shapes = level_shapes(shape, "dirichlet", coarse_size=10, uniform_coarse=True)
+    datas = p.hierarchy_data(shapes=shapes)
+    levels = build_structured_levels(p, datas)
+    T = levels[0].transfer
+    assert type(T).__name__ == "NonNestedTransfer"
+    cs = tuple(datas[1].shape)
+    rng = np.random.default_rng(0)
+    r = rng.standard_normal(shape)
+    e = rng.standard_normal(cs)
+    out = np.zeros(cs)
+    T.restrict_into(r, out)
+    R = restriction(shape, "dirichlet", coarse_shape=cs)
+    np.testing.assert_allclose(out.ravel(), R @ r.ravel(), rtol=1e-13, atol=1e-13)
+    u = rng.standard_normal(shape)
+    want = u.ravel() + prolongation(shape, "dirichlet", coarse_shape=cs) @ e.ravel()
+    T.prolong_add(u, e)
+    np.testing.assert_allclose(u.ravel(), want, rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(R.toarray(), prolongation(shape, "dirichlet", coarse_shape=cs).T.toarray()
+                               * nonnested_scale(shape, cs, "dirichlet"))
+
+
+@pytest.mark.parametrize("shape", [(40, 40), (30, 21), (12, 10, 14)])
+def test_compiled_and_assembled_paths_give_the_same_iterates(shape):
+    p = GridProblem(shape)
+    b = p.rhs(1.0)
+    fast = MultigridSolver(p, coarse_size=20)
+    slow = MultigridSolver(p, fast=False, coarse_size=20)
+    assert fast.fast and not slow.fast
+    assert [lvl.shape for lvl in fast.levels] == [lvl.shape for lvl in slow.levels]
+    rf, rs = fast.solve(b, rtol=1e-10), slow.solve(b, rtol=1e-10)
+    assert rf.iterations == rs.iterations
+    np.testing.assert_allclose(rf.residuals, rs.residuals, rtol=1e-6, atol=1e-12 * rs.residuals[0])
+    np.testing.assert_allclose(rf.x, rs.x, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("problem, cycles", [
+    (poisson2d(n=100), 7), (poisson2d(n=256), 7), (GridProblem((300, 200)), 9), (anisotropic2d(n=200, eps=0.01), 8),
+    (poisson3d(n=40), 11),
+])
+def test_defaults_converge_on_sizes_that_do_not_nest(problem, cycles):
+    s = MultigridSolver(problem)
+    r = s.solve(problem.rhs(1.0), rtol=1e-8)
+    assert s.fast and s.coarse == "rediscretize"
+    assert r.converged and r.iterations <= cycles, (r.iterations, r.convergence_factor)
+    b = problem.rhs(1.0)
+    assert np.linalg.norm(b - problem.level_data().matrix() @ r.x) <= 1.01e-8 * np.linalg.norm(b)
+
+
+def test_variable_coefficients_and_neumann_keep_galerkin_levels():
+    for p in (variable2d(n=40), poisson2d(n=40, bc="neumann")):
+        s = MultigridSolver(p, fast=False)
+        assert s.coarse == "galerkin"
+        assert s.solve(p.rhs(lambda x, y: np.cos(np.pi * x) * np.cos(np.pi * y)), rtol=1e-8).converged
+
+
+def test_explicit_galerkin_keeps_halving():
+    s = MultigridSolver(poisson2d(n=100), coarse="galerkin", fast=False)
+    assert [lvl.shape for lvl in s.levels][1] == (50, 50)
