@@ -29,11 +29,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import os
-import shlex
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 
 __all__ = ["load", "status", "cache_dir", "compiler", "library_path", "SOURCE", "ENV_SWITCH"]
@@ -84,9 +80,21 @@ def compiler() -> list | None:
             pass
         cands += ["cc", "gcc", "clang"]
     for c in cands:
-        parts = shlex.split(c)
-        if parts and shutil.which(parts[0]):
-            return [shutil.which(parts[0])] + parts[1:]
+        parts = c.split()
+        exe = _which(parts[0]) if parts else None
+        if exe:
+            return [exe] + parts[1:]
+    return None
+
+
+def _which(name: str) -> str | None:
+    """``shutil.which`` without importing shutil (this runs in every process that loads the kernels)."""
+    if os.path.dirname(name):
+        return name if os.path.isfile(name) and os.access(name, os.X_OK) else None
+    for d in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        p = os.path.join(d or ".", name)
+        if os.path.isfile(p) and os.access(p, os.X_OK):
+            return p
     return None
 
 
@@ -123,6 +131,9 @@ def library_path(cc: list | None = None) -> str | None:
 
 
 def _compile(cc: list, path: str, quiet: bool) -> None:
+    import subprocess
+    import tempfile
+
     d = os.path.dirname(path)
     os.makedirs(d, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.splitext(path)[1], dir=d)
