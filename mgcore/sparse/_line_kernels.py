@@ -113,60 +113,6 @@ def line_correct_masked(u, r, lo, inv, cff, col, colour, y):
                     u[a, i, b] += y[i, b]
 
 
-@njit(**_JIT)
-def line_rows2(u, f, wx, lo, inv, cff, colour, y):
-    """2D lines along axis 1 (rows ``i`` of parity ``colour``), residual fused in.
-
-    Solves ``T u_i = f_i + w_{i-1/2} u_{i-1} + w_{i+1/2} u_{i+1}`` for each row:
-    ``wx`` holds the scaled face weights along axis 0 (shape ``(n0 + 1, n1)``),
-    ``lo``/``inv``/``cff`` the row systems' Thomas factors (shape ``(n0, n1)``).
-    """
-    n0, n1 = u.shape
-    for i in range(colour, n0, 2):
-        for j in range(n1):
-            g = f[i, j]
-            if i > 0:
-                g += wx[i, j] * u[i - 1, j]
-            if i + 1 < n0:
-                g += wx[i + 1, j] * u[i + 1, j]
-            if j == 0:
-                y[j] = g * inv[i, j]
-            else:
-                y[j] = (g + lo[i, j] * y[j - 1]) * inv[i, j]
-        u[i, n1 - 1] = y[n1 - 1]
-        for j in range(n1 - 2, -1, -1):
-            y[j] = y[j] + cff[i, j] * y[j + 1]
-            u[i, j] = y[j]
-
-
-@njit(**_JIT)
-def line_cols2(u, f, wy, lo, inv, cff, colour, y):
-    """2D lines along axis 0 (columns ``j`` of parity ``colour``), residual fused in.
-
-    ``wy``: scaled face weights along axis 1 (shape ``(n0, n1 + 1)``); the
-    columns are solved together, row by row, with unit-stride inner loops.
-    """
-    n0, n1 = u.shape
-    for i in range(n0):
-        for j in range(colour, n1, 2):
-            g = f[i, j]
-            if j > 0:
-                g += wy[i, j] * u[i, j - 1]
-            if j + 1 < n1:
-                g += wy[i, j + 1] * u[i, j + 1]
-            if i == 0:
-                y[i, j] = g * inv[i, j]
-            else:
-                y[i, j] = (g + lo[i, j] * y[i - 1, j]) * inv[i, j]
-    for j in range(colour, n1, 2):
-        u[n0 - 1, j] = y[n0 - 1, j]
-    for i in range(n0 - 2, -1, -1):
-        for j in range(colour, n1, 2):
-            y[i, j] = y[i, j] + cff[i, j] * y[i + 1, j]
-            u[i, j] = y[i, j]
-
-
-
 # ---------------------------------------------------------------------------
 # One-pass 2D half-sweeps (the right-hand side formed inside the forward
 # substitution, the solution written in place: no residual array, no scratch).
