@@ -69,13 +69,14 @@ def _grid_size(text: str) -> Any:
 
 
 def _add_solve_arguments(p: argparse.ArgumentParser) -> None:
-    from_problems = ["poisson1d", "poisson2d", "poisson3d", "poisson2d-fem", "anisotropic2d", "variable2d", "variable3d"]
+    from_problems = ["poisson1d", "poisson2d", "poisson3d", "poisson2d-fem", "anisotropic2d", "anisotropic3d", "variable2d",
+                     "variable3d"]
     p.add_argument("--problem", default="poisson2d", choices=from_problems, help="model problem (default poisson2d)")
     p.add_argument("--n", type=_grid_size, default=255,
                    help="unknowns per dimension, any size; NXxNY[xNZ] for a rectangle (default 255; 2^k-1 Dirichlet "
                         "and 2^k+1 Neumann sizes run on the fastest path)")
     p.add_argument("--bc", choices=["dirichlet", "neumann"], default=None, help="boundary condition")
-    p.add_argument("--eps", type=float, default=None, help="anisotropy for anisotropic2d (default 0.01)")
+    p.add_argument("--eps", type=float, default=None, help="anisotropy eps of anisotropic2d/3d, the weak x coupling (default 0.01)")
     p.add_argument("--cycle", default="V", help="cycle kind: V, W or F (default V)")
     p.add_argument("--nu", type=int, nargs=2, default=(2, 2), metavar=("PRE", "POST"), help="smoothing steps (default 2 2)")
     p.add_argument("--smoother", type=parse_smoother_arg, default=None,
@@ -232,8 +233,8 @@ def _solve(args: argparse.Namespace) -> tuple[Any, Any]:
 
     kwargs: dict[str, Any] = {}
     if args.eps is not None:
-        if args.problem != "anisotropic2d":
-            raise ValueError("--eps applies to --problem anisotropic2d only")
+        if args.problem not in ("anisotropic2d", "anisotropic3d"):
+            raise ValueError("--eps applies to --problem anisotropic2d or anisotropic3d only")
         kwargs["eps"] = args.eps
     problem = get_problem(args.problem, args.n, bc=args.bc, **kwargs)
     if args.backend == "petsc":  # every rank builds its own part of b

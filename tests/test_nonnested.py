@@ -104,11 +104,22 @@ def test_defaults_converge_on_sizes_that_do_not_nest(problem, cycles):
     assert np.linalg.norm(b - problem.level_data().matrix() @ r.x) <= 1.01e-8 * np.linalg.norm(b)
 
 
-def test_variable_coefficients_and_neumann_keep_galerkin_levels():
-    for p in (variable2d(n=40), poisson2d(n=40, bc="neumann")):
-        s = MultigridSolver(p, fast=False)
-        assert s.coarse == "galerkin"
-        assert s.solve(p.rhs(lambda x, y: np.cos(np.pi * x) * np.cos(np.pi * y)), rtol=1e-8).converged
+def test_variable_coefficients_keep_galerkin_levels():
+    p = variable2d(n=40)
+    s = MultigridSolver(p, fast=False)
+    assert s.coarse == "galerkin" and [lvl.shape for lvl in s.levels][1] == (20, 20)
+    assert s.solve(p.rhs(1.0), rtol=1e-8).converged
+
+
+@pytest.mark.parametrize("shape", [(40, 40), (30, 21), (12, 10, 14)])
+def test_neumann_constant_coefficients_are_rediscretised(shape):
+    p = GridProblem(shape, bc="neumann")
+    b = p.rhs(lambda *x: np.prod([np.cos(np.pi * xi) for xi in x], axis=0))
+    fast, slow = MultigridSolver(p, coarse_size=20), MultigridSolver(p, fast=False, coarse_size=20)
+    assert fast.fast and fast.coarse == "rediscretize"
+    rf, rs = fast.solve(b, rtol=1e-9), slow.solve(b, rtol=1e-9)
+    assert rf.converged and rf.iterations <= 12 and rf.iterations == rs.iterations
+    np.testing.assert_allclose(rf.residuals, rs.residuals, rtol=1e-6, atol=1e-12 * rs.residuals[0])
 
 
 def test_explicit_galerkin_keeps_halving():

@@ -18,6 +18,7 @@ Examples
 from .gallery import (
     PROBLEMS,
     anisotropic2d,
+    anisotropic3d,
     get_problem,
     poisson,
     poisson1d,
@@ -34,6 +35,7 @@ __all__ = [
     "GridProblem",
     "PROBLEMS",
     "anisotropic2d",
+    "anisotropic3d",
     "can_coarsen",
     "coarsen_size",
     "get_problem",

@@ -10,6 +10,7 @@ P1 finite-element stiffness matrix.
 ``poisson1d/2d/3d``                    ``-u'' = f``, ``-Delta u = f`` (3/5/7-point)
 ``poisson(..., discretization="fem")`` 2D P1 finite elements (seed 003 eq. 5.1-5.3)
 ``anisotropic2d``                      ``-(eps u_xx + u_yy) = f``
+``anisotropic3d``                      ``-(eps u_xx + u_yy + u_zz) = f`` (one weak direction)
 ``variable2d / variable3d``            ``-div(k grad u) = f`` with cell-wise ``k``
 ``bc="neumann"``                       pure Neumann (singular; constants are the null space)
 ====================================== ====================================================
@@ -30,6 +31,7 @@ __all__ = [
     "poisson2d",
     "poisson3d",
     "anisotropic2d",
+    "anisotropic3d",
     "variable2d",
     "variable3d",
     "jump_coefficient",
@@ -135,6 +137,21 @@ def anisotropic2d(n: int = 63, eps: float = 0.01, bc: str = "dirichlet") -> Grid
     return poisson(2, n, bc, eps=eps)
 
 
+def anisotropic3d(n: int = 31, eps: float = 0.01, bc: str = "dirichlet") -> GridProblem:
+    """``-(eps u_xx + u_yy + u_zz) = f``: one weak direction (semi-coarsened by default).
+
+    Examples
+    --------
+    >>> from mgcore.problems import anisotropic3d
+    >>> from mgcore.sparse import MultigridSolver
+    >>> p = anisotropic3d(n=15)
+    >>> s = MultigridSolver(p)
+    >>> s.coarsening, s.solve(p.rhs(1.0), rtol=1e-8).iterations <= 10
+    ('semi', True)
+    """
+    return poisson(3, n, bc, eps=eps)
+
+
 def jump_coefficient(x: np.ndarray, *rest: np.ndarray, contrast: float = 1e4) -> np.ndarray:
     """``k = contrast`` in the inner square/cube ``(1/4, 3/4)^d``, ``1`` outside."""
     inside = (x > 0.25) & (x < 0.75)
@@ -164,6 +181,7 @@ PROBLEMS: dict[str, Callable[..., GridProblem]] = {
     "poisson3d": poisson3d,
     "poisson2d-fem": _poisson2d_fem,
     "anisotropic2d": anisotropic2d,
+    "anisotropic3d": anisotropic3d,
     "variable2d": variable2d,
     "variable3d": variable3d,
 }

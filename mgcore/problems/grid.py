@@ -364,7 +364,13 @@ class GridProblem:
         c = fine.cells
         for ax in range(self.dim):
             c = 0.5 * (np.take(c, np.arange(0, c.shape[ax], 2), axis=ax) + np.take(c, np.arange(1, c.shape[ax], 2), axis=ax))
-        return self.level_data(shape, c, 2 * fine.h)
+        axis = getattr(fine, "axis_factors", None)
+        if axis is None:
+            return self.level_data(shape, c, 2 * fine.h)
+        data = GridLevelData(shape, 2 * fine.h, self.bc, _faces_from_cells(c, shape, self.bc, axis),
+                             self._scale(2 * fine.h), c)
+        data.axis_factors = axis
+        return data
 
     @property
     def nested(self) -> bool:
@@ -398,26 +404,54 @@ class GridProblem:
     def rediscretizes_nonnested(self, fine: "GridLevelData", shape: tuple) -> bool:
         """Whether the level ``fine`` can be re-discretised on the uniform, non-nested grid ``shape``.
 
-        Constant-coefficient finite differences with Dirichlet conditions: the
-        stencil is the same on any uniform grid of the domain, only the mesh
-        widths change (:func:`mgcore.coarsening.uniform_coarse_size`)."""
-        return (self.bc == "dirichlet" and self.discretization == "fd" and fine.uniform is not None
-                and len(shape) == len(fine.shape) and all(0 < c <= n for n, c in zip(fine.shape, shape)))
+        Constant-coefficient finite differences on a uniform coarse grid of
+        the same domain (:func:`mgcore.coarsening.uniform_coarse_size`): the
+        stencil is the same, only the mesh widths change.  Variable
+        coefficients are not re-discretised across non-nested grids (a jump
+        that falls inside a coarse cell is smeared and the coarse-grid
+        correction degrades: factor 0.76 against 0.40 with Galerkin levels on
+        ``variable2d`` 40 x 40, measured); they keep Galerkin levels."""
+        if not (self.discretization == "fd" and isinstance(fine, GridLevelData) and len(shape) == len(fine.shape)
+                and all(0 < c <= n for n, c in zip(fine.shape, shape))
+                and all(c >= (1 if self.bc == "dirichlet" else 2) for c in shape)):
+            return False
+        if fine.uniform is not None:
+            return True
+        cells = fine.cells
+        return cells is not None and cells.size > 0 and float(np.ptp(cells)) <= 1e-12 * float(np.abs(cells).max())
+
+    def _ratios(self, fine_shape: tuple, shape: tuple) -> list:
+        """``h_k / H_k`` per axis between a grid and a coarser uniform grid of the same domain."""
+        if self.bc == "dirichlet":
+            return [(c + 1) / (n + 1) for n, c in zip(fine_shape, shape)]
+        return [(c - 1) / (n - 1) for n, c in zip(fine_shape, shape)]
 
     def uniform_coarse_data(self, fine: "GridLevelData", shape: tuple) -> "GridLevelData":
-        """Re-discretise a constant-coefficient level on a uniform grid of ``shape`` over the same domain.
+        """Re-discretise a level on a uniform grid of ``shape`` over the same domain (non-nested).
 
         Axis ``k`` of ``n_k`` unknowns and mesh width ``h_k`` becomes ``c_k``
-        unknowns of width ``H_k = h_k (n_k + 1)/(c_k + 1)``: the face weight
-        ``a_k / h_k^2`` of the 5-/7-point stencil becomes ``a_k / H_k^2``."""
+        unknowns of width ``H_k`` (``h_k (n_k + 1)/(c_k + 1)`` Dirichlet,
+        ``h_k (n_k - 1)/(c_k - 1)`` Neumann): the face weight ``a_k / h_k^2``
+        of the 5-/7-point stencil becomes ``a_k / H_k^2``; the constant cell
+        coefficient is kept."""
         if not self.rediscretizes_nonnested(fine, shape):
-            raise ValueError(f"level {fine.shape} cannot be re-discretised on {tuple(shape)} (constant-coefficient "
-                             "Dirichlet finite differences only)")
-        ratio = [(c + 1) / (n + 1) for n, c in zip(fine.shape, shape)]  # h_k / H_k
+            raise ValueError(f"level {fine.shape} cannot be re-discretised on {tuple(shape)} (finite differences, "
+                             "a coarser grid in every axis)")
+        ratio = self._ratios(fine.shape, shape)
         scale = fine.scale * ratio[0] ** 2
-        eff = [fine.scale * w * r * r for w, r in zip(fine.uniform, ratio)]
-        return GridLevelData(tuple(shape), fine.h / ratio[0], self.bc, None, scale, None,
-                             uniform=tuple(e / scale for e in eff), cell_value=fine.cell_value)
+        h = fine.h / ratio[0]
+        if fine.uniform is not None and fine.cell_value is not None:
+            eff = [fine.scale * w * r * r for w, r in zip(fine.uniform, ratio)]
+            return GridLevelData(tuple(shape), h, self.bc, None, scale, None,
+                                 uniform=tuple(e / scale for e in eff), cell_value=fine.cell_value)
+        cshape = tuple(c + 1 if self.bc == "dirichlet" else c - 1 for c in shape)
+        cells = np.full(cshape, float(fine.cells.flat[0]))  # constant (rediscretizes_nonnested)
+        axis = getattr(fine, "axis_factors", None) or tuple(self.aniso)
+        axis = tuple(a * (r / ratio[0]) ** 2 for a, r in zip(axis, ratio))
+        data = GridLevelData(tuple(shape), h, self.bc, _faces_from_cells(cells, tuple(shape), self.bc, axis), scale,
+                             cells)
+        data.axis_factors = axis
+        return data
 
     def levels(self, max_levels: int | None = None, min_size: int = 3) -> list[GridLevelData]:
         """Level data from fine to coarse until a grid cannot be coarsened or

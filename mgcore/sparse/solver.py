@@ -38,10 +38,11 @@ from scipy.sparse.linalg import LinearOperator
 from ..cycles import CycleKind
 from ..frontend import CyclePreconditioner, MultigridFrontend, check_int
 from ..hierarchy import Hierarchy, Level
-from ..coarsening import check_memory, coarsen_size, level_shapes, nested
+from ..coarsening import check_memory, level_shapes, nested
 from ..problems.grid import GridProblem
 from ..solve import SolveResult, StopReason
 from .operators import DenseSolve, MatrixOperator, check_matrix
+from .structured.nonnested import is_nonnested_step
 from .transfers import injection, prolongation, prolongation_axes, restriction
 
 __all__ = ["MultigridSolver", "ACCELERATIONS", "COARSE_OPERATORS", "FastPathWarning"]
@@ -414,8 +415,8 @@ class MultigridSolver(MultigridFrontend):
                 Pm = prolongation_axes(data.shape, self.bc, axes)
                 scale = 0.5 ** len(axes) if self.restriction == "full-weighting" else 1.0
                 P, R = MatrixOperator(Pm.astype(self.cycle_dtype)), MatrixOperator((Pm.T * scale).tocsr().astype(self.cycle_dtype))
-            elif not last and self._uniform_coarse and tuple(datas[l + 1].shape) != tuple(
-                    coarsen_size(n, self.bc) for n in data.shape):
+            elif not last and self._uniform_coarse and is_nonnested_step(tuple(data.shape), tuple(datas[l + 1].shape),
+                                                                         self.bc):
                 # non-nested uniform coarse grid: linear interpolation between the grids, no injection
                 cs = tuple(datas[l + 1].shape)
                 Pm = prolongation(data.shape, self.bc, self.interpolation, coarse_shape=cs).astype(self.cycle_dtype)

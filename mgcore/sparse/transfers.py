@@ -50,6 +50,11 @@ def prolongation_1d(n: int, bc: str) -> sp.csr_matrix:
     return sp.csr_matrix((vals, (rows, cols)), shape=(n, nc))
 
 
+def _halving(shape: tuple, coarse_shape: tuple, bc: str) -> bool:
+    """Whether ``coarse_shape`` is the nested halving of ``shape`` (every axis ``2 m + 1 -> m`` or ``2 m - 1 -> m``)."""
+    return all(c == coarsen_size(n, bc) and n % 2 == 1 for n, c in zip(shape, coarse_shape))
+
+
 def _positions(n: int, bc: str) -> np.ndarray:
     """Node coordinates of the unknowns on ``[0, 1]`` (Dirichlet: interior nodes; Neumann: all nodes)."""
     return np.arange(1, n + 1) / (n + 1) if bc == "dirichlet" else np.arange(n) / max(n - 1, 1)
@@ -132,7 +137,7 @@ def prolongation(shape: tuple, bc: str = "dirichlet", interpolation: str = "bili
     """
     if interpolation not in INTERPOLATIONS:
         raise ValueError(f"interpolation must be one of {INTERPOLATIONS}, got {interpolation!r}")
-    if coarse_shape is not None and tuple(coarse_shape) != tuple(coarsen_size(n, bc) for n in shape):
+    if coarse_shape is not None and not _halving(shape, coarse_shape, bc):
         if interpolation != "bilinear":
             raise ValueError("interpolation='linear' needs nested grids; non-nested grids use 'bilinear'")
         P = None
@@ -175,7 +180,7 @@ def restriction(shape: tuple, bc: str = "dirichlet", interpolation: str = "bilin
     (:func:`nonnested_scale`)."""
     if scaling not in RESTRICTION_SCALINGS:
         raise ValueError(f"scaling must be one of {RESTRICTION_SCALINGS}, got {scaling!r}")
-    nonnested = coarse_shape is not None and tuple(coarse_shape) != tuple(coarsen_size(n, bc) for n in shape)
+    nonnested = coarse_shape is not None and not _halving(shape, coarse_shape, bc)
     R = prolongation(shape, bc, interpolation, coarse_shape if nonnested else None).T.tocsr()
     if scaling == "full-weighting":
         R = R * (nonnested_scale(shape, coarse_shape, bc) if nonnested else 0.5 ** len(shape))

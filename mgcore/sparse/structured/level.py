@@ -197,9 +197,7 @@ class StructuredLevel(Level):
         from .nonnested import is_nonnested_step
 
         full = tuple(coarsen_size(n, self.data.bc) for n in self.grid_shape)
-        if is_nonnested_step(tuple(self.grid_shape), tuple(coarse.grid_shape), self.data.bc) and all(
-            c != n for n, c in zip(self.grid_shape, coarse.grid_shape)
-        ) and coarse.grid_shape != full:
+        if is_nonnested_step(tuple(self.grid_shape), tuple(coarse.grid_shape), self.data.bc):
             from .nonnested import NonNestedTransfer
 
             self.transfer = NonNestedTransfer(self.op, coarse.op)
