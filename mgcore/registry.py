@@ -18,7 +18,7 @@ Examples
 --------
 >>> from mgcore.registry import SMOOTHER_REGISTRY, smoother_names
 >>> smoother_names("torch")
-('richardson', 'jacobi', 'red-black', 'chebyshev', 'stencil')
+('richardson', 'jacobi', 'red-black', 'chebyshev', 'polynomial', 'stencil')
 >>> SMOOTHER_REGISTRY["red-black"].options["order"].choices
 ('symmetric', 'red-black')
 >>> validate_options("jacobi", {"omega": "x"})
@@ -338,8 +338,8 @@ SMOOTHER_REGISTRY: dict[str, SmootherInfo] = {
                 _choice("method", ("alg3", "leja", "chebyshev", "equispaced"), "alg3",
                         "root selection with from='spectrum' (Poly-MgNet Alg. 3, Leja, Chebyshev, equispaced)"),
             ),
-            {"sparse": None},
-            {"structured": "no compiled polynomial kernel", "torch": "not yet built for the torch solver"},
+            {"sparse": None, "structured": None, "torch": None},
+            {},
             doc="polynomial smoother p(A) from roots or coefficients (Poly-MgNet eq. 10-21)",
         ),
         SmootherInfo(

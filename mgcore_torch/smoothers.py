@@ -2,7 +2,9 @@
 
 Red-black Gauss-Seidel with colour masks, damped Jacobi and Richardson as
 residual corrections (He & Xu, MgNet, 2019, eq. 3.20, 5.6), Chebyshev
-semi-iteration (eq. 3.23-3.24).
+semi-iteration (eq. 3.23-3.24), polynomial smoothers from roots, coefficients or
+the level's spectrum (van Betteray, Rottmann & Kahl, Poly-MgNet, 2025, eq. 10-21,
+Alg. 2-3; the core's :class:`mgcore.polynomials.PolynomialSmoother`).
 """
 
 from __future__ import annotations
@@ -184,6 +186,12 @@ def build_smoother(
         ``[lmax/ratio, safety*lmax]`` with ``ratio=30``, ``safety=1.1`` and
         ``lmax`` estimated by :func:`mgcore.spectrum.estimate_lambda_max`
         unless given.
+    ``polynomial``
+        :class:`mgcore.polynomials.PolynomialSmoother` with the factors of
+        :func:`mgcore.analysis.polynomial_smoother_factors` (the same as
+        the sparse backend's): ``roots`` / ``g`` / ``coefficients``, or
+        ``"from": "spectrum"`` with ``degree`` and ``method``, or Chebyshev
+        roots of ``degree``; ``precondition`` ``None`` or ``"jacobi"``.
 
     Parameters
     ----------
@@ -217,6 +225,18 @@ def build_smoother(
         spec = resolve_stencil_smoother(options.get("file"), options.get("kernel"), A.dim)
         K = torch.tensor(np.array(spec.level_kernels(A.shape, options.get("level"))), dtype=diag.dtype, device=diag.device)
         return StencilSmoother(diag, K, spec.colours)
+    if name == "polynomial":
+        from mgcore.analysis.roots import polynomial_smoother_factors  # numpy/scipy, lazily
+        from mgcore.polynomials import PolynomialSmoother
+
+        precondition = options.get("precondition")
+        fac = polynomial_smoother_factors(
+            data, data.matrix(), roots=options.get("roots"), g=options.get("g"), coefficients=options.get("coefficients"),
+            precondition=precondition, degree=options.get("degree", 3), ratio=options.get("ratio", 30.0),
+            method=options.get("method", "alg3"), source=options.get("from"),
+        )
+        return PolynomialSmoother(fac["roots"], g=fac["g"], coefficients=fac["coefficients"],
+                                  M=PointwiseScaling(1.0 / diag) if precondition == "jacobi" else None)
     from mgcore.spectrum import estimate_lambda_max  # noqa: E402 (lazy: scipy)
 
     if name == "richardson":

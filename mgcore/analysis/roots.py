@@ -62,6 +62,7 @@ __all__ = [
     "max_residual",
     "spectrum_part",
     "polynomial_roots_from_spectrum",
+    "polynomial_smoother_factors",
     "poly_roots_for_kernel",
 ]
 
@@ -593,3 +594,67 @@ def poly_roots_for_kernel(weight: Any, degree: int, n: Any = 32, kind: str = "q"
         zeta = 1.0 / math.sqrt(sel["g"][0])
         return [zeta, zeta] + quads
     return [float(r) for r in reals] + quads
+
+
+def polynomial_smoother_factors(level: Any, matrix: Any, *, roots: Any = None, g: Any = None, coefficients: Any = None,
+                                precondition: str | None = None, degree: int = 3, ratio: float = 30.0,
+                                method: str = "alg3", source: str | None = None) -> dict:
+    """The factors of the ``"polynomial"`` smoother of one level, as every backend builds it.
+
+    Resolves the registry options of ``{"name": "polynomial", ...}``
+    (:mod:`mgcore.registry`) to the arguments of
+    :class:`mgcore.polynomials.PolynomialSmoother`: given ``roots`` / ``g`` /
+    ``coefficients`` pass through; ``source="spectrum"`` (the spec's
+    ``"from"``) chooses ``degree`` roots from the level's spectrum with
+    :func:`polynomial_roots_from_spectrum` (van Betteray, Rottmann & Kahl,
+    *Poly-MgNet*, 2025, Alg. 2-3; exact high-frequency eigenvalues on a
+    constant-coefficient grid level); otherwise the roots are the
+    Chebyshev roots of degree ``degree`` on ``[lmax/ratio, 1.1 lmax]``.
+
+    Parameters
+    ----------
+    level : GridLevelData, matrix or None
+        Where the spectrum comes from (a grid level for the exact stencil
+        spectrum; else ``matrix``).
+    matrix : sparse matrix
+        The level matrix (``lambda_max`` estimate, Jacobi diagonal).
+    precondition : {None, "jacobi"}
+        Polynomial in ``A`` or in ``D^{-1} A``.
+
+    Returns
+    -------
+    dict
+        ``{"roots", "g", "coefficients"}``.
+
+    Examples
+    --------
+    >>> from mgcore.problems import poisson2d
+    >>> d = poisson2d(n=15).level_data()
+    >>> f = polynomial_smoother_factors(d, d.matrix(), source="spectrum", degree=3, precondition="jacobi")
+    >>> len(f["roots"]) + 2 * len(f["g"] or []) >= 1, f["coefficients"] is None
+    (True, True)
+    """
+    if precondition not in ("jacobi", None):
+        raise ValueError(f"polynomial precondition must be 'jacobi' or None, got {precondition!r}")
+    if source not in (None, "spectrum"):
+        raise ValueError(f"polynomial 'from' must be 'spectrum' or None, got {source!r}")
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, float, np.integer, np.floating)) or not (
+            np.isfinite(ratio) and ratio > 0):
+        raise ValueError(f"polynomial ratio must be a finite number > 0, got {ratio!r}")
+    given = roots is not None or g is not None or coefficients is not None
+    if source == "spectrum" and given:
+        raise ValueError("polynomial: give either from='spectrum' or roots=/g=/coefficients=, not both")
+    if not given and (isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) or degree < 1):
+        raise ValueError(f"polynomial degree must be an int >= 1, got {degree!r}")
+    if source == "spectrum":
+        sel = polynomial_roots_from_spectrum(matrix if level is None else level, int(degree), method,
+                                             precondition=precondition, ratio=float(ratio))
+        return {"roots": sel["roots"], "g": sel["g"] or None, "coefficients": None}
+    if not given:
+        from ..polynomials import chebyshev_roots
+        from .bounds import estimate_lambda_max
+
+        dinv = 1.0 / matrix.diagonal() if precondition == "jacobi" else None
+        lmax = estimate_lambda_max(matrix, B=dinv)
+        return {"roots": chebyshev_roots(int(degree), lmax / float(ratio), 1.1 * lmax), "g": None, "coefficients": None}
+    return {"roots": roots, "g": g, "coefficients": coefficients}

@@ -12,7 +12,7 @@ import scipy.sparse as sp
 from ..config import parse_one_spec
 from ..registry import SMOOTHER_REGISTRY, validate_options
 from ..iterations import ChebyshevSemiIteration, Smoother
-from ..polynomials import PolynomialSmoother, chebyshev_roots
+from ..polynomials import PolynomialSmoother
 from ..spectrum import estimate_lambda_max
 
 from ._smoother_base import (  # noqa: F401
@@ -188,23 +188,13 @@ class Polynomial(SparseSmoother):
         self.precondition = precondition
         self.dinv = _inverse_diagonal(self.A, "Polynomial") if precondition == "jacobi" else None
         M = None if self.dinv is None else _DiagScale(self.dinv)
-        if src == "spectrum":
-            if roots is not None or g is not None or coefficients is not None:
-                raise ValueError("Polynomial: give either from='spectrum' or roots=/g=/coefficients=, not both")
-            if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) or degree < 1:
-                raise ValueError(f"Polynomial: degree must be an int >= 1, got {degree!r}")
-            from ..analysis.roots import polynomial_roots_from_spectrum
+        from ..analysis.roots import polynomial_smoother_factors
 
-            level = grid if grid is not None and hasattr(grid, "matrix") and _same_operator(grid, self.A) else None
-            sel = polynomial_roots_from_spectrum(self.A if level is None else level, int(degree), method,
-                                                 precondition=precondition, ratio=_check_positive(ratio, "ratio"))
-            roots, g = sel["roots"], sel["g"] or None
-        elif roots is None and g is None and coefficients is None:
-            if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) or degree < 1:
-                raise ValueError(f"Polynomial: degree must be an int >= 1, got {degree!r}")
-            ratio = _check_positive(ratio, "ratio")
-            lmax = estimate_lambda_max(self.A, B=self.dinv)
-            roots = chebyshev_roots(int(degree), lmax / ratio, 1.1 * lmax)
+        level = grid if grid is not None and hasattr(grid, "matrix") and _same_operator(grid, self.A) else None
+        fac = polynomial_smoother_factors(level, self.A, roots=roots, g=g, coefficients=coefficients,
+                                          precondition=precondition, degree=degree, ratio=ratio, method=method,
+                                          source=src)
+        roots, g, coefficients = fac["roots"], fac["g"], fac["coefficients"]
         self.poly = PolynomialSmoother(roots, g=g, coefficients=coefficients, M=M)
         self._Aop = _MatVec(self.A)
 

@@ -126,6 +126,10 @@ class StructuredLevel(Level):
             from .line import CompiledLineSmoother
 
             self.smoother_impl = CompiledLineSmoother(self.op, kw)
+        elif name == "polynomial":
+            from .polysmoother import StructuredPolynomialSmoother
+
+            self.smoother_impl = StructuredPolynomialSmoother(self.op, kw)
         else:
             self.smoother_impl = CompiledSmoother(self.op, name, kw)
         self.grid_shape = self.op.grid_shape

@@ -16,7 +16,8 @@ STRUCTURED_SMOOTHERS = smoother_names("structured")
 #: Compiled smoother kernels and the options they take; Chebyshev has a
 #: kernel (one polynomial of degree nu on fixed bounds) that direct level
 #: construction may use, but solvers do not select it (see the registry's note).
-_KERNEL_OPTIONS = {"red-black": ("order",), "jacobi": ("omega",), "chebyshev": ("lower", "upper"), "line-gs": ("axis", "order")}
+_KERNEL_OPTIONS = {"red-black": ("order",), "jacobi": ("omega",), "chebyshev": ("lower", "upper"), "line-gs": ("axis", "order"),
+                   "polynomial": ("roots", "g", "coefficients", "precondition", "degree", "ratio", "from", "method")}
 
 
 def kernel_options(name: str) -> tuple:
@@ -89,8 +90,8 @@ def structured_support(
     smoother : str, (name, kwargs) or list of those
         Smoother spec (one for all levels or one per level, level 1 = finest);
         the registry (:mod:`mgcore.registry`) says which smoothers and options
-        the structured path has: red-black Gauss-Seidel (``"rbgs"``) and
-        damped Jacobi.
+        the structured path has: red-black Gauss-Seidel (``"rbgs"``), damped
+        Jacobi, zebra line Gauss-Seidel and polynomial smoothers.
     coarse : {"rediscretize", "galerkin"}
         Only re-discretised coarse operators are supported.
     interpolation, restriction : str
