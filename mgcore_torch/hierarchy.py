@@ -12,6 +12,7 @@ from mgcore.config import parse_smoother_spec
 from mgcore.hierarchy import Hierarchy, Level
 from mgcore.problems.grid import GridLevelData, GridProblem
 
+from ._fast import FusedLevel, LevelKernels, _standard_factor
 from ._stencils import restriction_kernel, transfer_kernel
 from .operators import (
     IMPLEMENTATIONS, Injection, MatrixOperator, StencilOperator, StridedConv, TransposedConv, _check_device, _check_dtype,
@@ -70,6 +71,7 @@ def poisson_hierarchy(
     projection: Any = "injection",
     max_levels: int | None = None,
     coarse_size: int = 500,
+    fused: bool = True,
 ) -> Hierarchy:
     """Build the fixed-kernel multigrid hierarchy of ``problem`` in torch.
 
@@ -106,6 +108,12 @@ def poisson_hierarchy(
         ``"zero"`` / ``None`` is ``Pi = 0``, eq. 6.23).  A list gives one
         entry per level ``1 .. J-1``.
     max_levels, coarse_size : see :func:`level_data_list`.
+    fused : bool
+        Run the red-black levels' cycle passes (smoothing, residual and
+        restriction, prolongation and smoothing) as in-place strided
+        kernels on padded per-level buffers (:mod:`mgcore_torch._fast`;
+        default).  ``False``: the general operators for every pass.  Both
+        give the same iterates up to round-off.
 
     Returns
     -------
@@ -151,6 +159,10 @@ def poisson_hierarchy(
     dim = problem.dim
     KR = restriction_kernel(dim, interpolation, restriction, dtype=dtype, device=device)
     KP = transfer_kernel(dim, interpolation, dtype=dtype, device=device)
+    if not isinstance(fused, bool):
+        raise TypeError(f"fused must be a bool, got {type(fused).__name__}")
+    r_factor = _standard_factor(KR, dim) if interpolation == "bilinear" else None
+    p_factor = _standard_factor(KP, dim) if interpolation == "bilinear" else None
     levels = []
     for l, data in enumerate(datas):
         A = StencilOperator(data, impl=impl, dtype=dtype, device=device)
@@ -164,12 +176,15 @@ def poisson_hierarchy(
             Pi = _projection(projections[l], data, R, dtype, device)
         else:
             coarse = _dense_coarse_solve(data, problem.singular, dtype, device)
-        levels.append(
-            Level(
-                A=A, B=B, R=R, Pi=Pi, P=P, B_post=B_post, coarse_solve=coarse, shape=tuple(data.shape),
-                meta={"grid": data, "n": data.size, "smoother": name},
-            )
+        level = FusedLevel(
+            A=A, B=B, R=R, Pi=Pi, P=P, B_post=B_post, coarse_solve=coarse, shape=tuple(data.shape),
+            meta={"grid": data, "n": data.size, "smoother": name},
         )
+        if fused and name == "red-black" and l < J - 1 and r_factor is not None and p_factor == 1.0:
+            kernels = LevelKernels(data, tuple(datas[l + 1].shape), r_factor)
+            if kernels.applies(tuple(datas[l + 1].shape)):
+                level.kernels = kernels
+        levels.append(level)
     return Hierarchy(levels)
 
 
