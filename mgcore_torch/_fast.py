@@ -59,6 +59,13 @@ def _standard_factor(kernel: torch.Tensor, dim: int) -> float | None:
 class LevelKernels:
     """Buffers and strided kernels of one level (constant or variable coefficients).
 
+    The padded buffers have an odd length along every axis but the first (one
+    extra zero plane where ``n + 2`` is even), so that the parity of a point's
+    flat (C-order) index within a sample is the parity of its index sum: the
+    points of one colour are the even (or odd) flat indices, a single stride-2
+    view, and their neighbours are the same view shifted by ``+-1`` or
+    ``+-`` an axis stride.
+
     Parameters
     ----------
     data : GridLevelData
@@ -71,7 +78,7 @@ class LevelKernels:
 
     def __init__(self, data: GridLevelData, coarse_shape: tuple | None, r_factor: float = 1.0):
         self.shape = tuple(int(s) for s in data.shape)
-        self.dim = len(self.shape)
+        self.dim = d = len(self.shape)
         self.bc = data.bc
         self.coarse_shape = None if coarse_shape is None else tuple(int(s) for s in coarse_shape)
         self.r_factor = float(r_factor)
@@ -82,20 +89,26 @@ class LevelKernels:
         for w in faces:
             v = float(w.flat[0])
             consts.append(v if np.all(w == v) else None)
-        self.constant = all(c is not None for c in consts)
-        d = self.dim
-        # lo / hi face weight of every point along axis k: faces[k][i] and faces[k][i + 1]
-        lo = [scale * np.take(w, np.arange(0, n), axis=k) for k, (w, n) in enumerate(zip(faces, self.shape))]
-        hi = [scale * np.take(w, np.arange(1, n + 1), axis=k) for k, (w, n) in enumerate(zip(faces, self.shape))]
+        self.constant = all(c is not None for c in consts) and consts[0] != 0.0
+        self.padded = tuple([self.shape[0] + 2] + [n + 2 + (n + 2 + 1) % 2 for n in self.shape[1:]])
+        strides = [1] * d
+        for k in range(d - 2, -1, -1):
+            strides[k] = strides[k + 1] * self.padded[k + 1]
+        self.strides = strides
+        # flat range of the planes 1..n_0 of axis 0
+        self.lo_flat, self.hi_flat = strides[0], (self.shape[0] + 1) * strides[0]
         diag = np.asarray(data.diagonal(), dtype=np.float64).reshape(self.shape)
-        self._np = {"lo": lo, "hi": hi, "diag": diag}
         if self.constant:
             self.centre = float(diag.flat[0])
             self.off = [scale * c for c in consts]
-        # sub-lattices: parity tuple -> colour (0 red, 1 black)
-        self.lattices = [
-            par for par in itertools.product((0, 1), repeat=d) if all(n > q for n, q in zip(self.shape, par))
-        ]
+            self._np = None
+        else:
+            # lo / hi face weight of every point along axis k (faces[k][i], faces[k][i + 1]) over diag(A)
+            w = []
+            for k, (f, n) in enumerate(zip(faces, self.shape)):
+                w.append(scale * np.take(f, np.arange(0, n), axis=k) / diag)
+                w.append(scale * np.take(f, np.arange(1, n + 1), axis=k) / diag)
+            self._np = {"w": w, "diag": diag, "dinv": 1.0 / diag}
         self._cache: dict = {}
 
     # ------------------------------------------------------------------ checks
@@ -109,62 +122,78 @@ class LevelKernels:
         return True
 
     # ------------------------------------------------------------------ buffers
+    def _interior(self, t: torch.Tensor) -> torch.Tensor:
+        return t[(_ALL, _ALL) + tuple(slice(1, n + 1) for n in self.shape)]
+
+    def _padded(self, a: np.ndarray, dtype, device) -> torch.Tensor:
+        out = torch.zeros((1, 1) + self.padded, dtype=dtype, device=device)
+        self._interior(out).copy_(torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float64).reshape((1, 1) + a.shape))
+        return out
+
+    def _colour_view(self, t: torch.Tensor, colour: int, shift: int = 0) -> torch.Tensor:
+        """Points of ``colour`` (0 red, 1 black) in planes 1..n_0, flat indices shifted by ``shift``."""
+        flat = t.reshape(t.shape[0], -1)
+        lo, hi = self.lo_flat, self.hi_flat
+        a = lo + ((self.dim + colour - lo) % 2)
+        m = len(range(a, hi, 2))
+        return flat[:, a + shift : a + shift + 2 * m - 1 : 2]
+
+    def _range_view(self, t: torch.Tensor, shift: int = 0) -> torch.Tensor:
+        flat = t.reshape(t.shape[0], -1)
+        return flat[:, self.lo_flat + shift : self.hi_flat + shift]
+
+    def _pad_faces(self, t: torch.Tensor) -> list:
+        """Views of the padding of planes 1..n_0 along the axes >= 1 (written by the flat kernels)."""
+        out = []
+        for k in range(1, self.dim):
+            for sl in (slice(0, 1), slice(self.shape[k] + 1, None)):
+                idx = [_ALL, _ALL, slice(1, self.shape[0] + 1)] + [_ALL] * (self.dim - 1)
+                idx[2 + k] = sl
+                out.append(t[tuple(idx)])
+        return out
+
     def _state(self, N: int, dtype: torch.dtype, device: torch.device) -> dict:
         key = (N, dtype, device)
         st = self._cache.get(key)
         if st is not None:
             return st
-        d, shape = self.dim, self.shape
-        U = torch.zeros((N, 1) + tuple(n + 2 for n in shape), dtype=dtype, device=device)
-        st = {"U": U, "Ui": U[(_ALL, _ALL) + (slice(1, -1),) * d]}
-        lat = {}
-        for par in self.lattices:
-            c = (_ALL, _ALL) + tuple(slice(1 + q, n + 1, 2) for q, n in zip(par, shape))
-            nbrs = []
-            for k in range(d):
-                for off in (0, 2):
-                    idx = [_ALL, _ALL] + [slice(1 + q, n + 1, 2) for q, n in zip(par, shape)]
-                    idx[2 + k] = slice(off + par[k], shape[k] + off, 2)
-                    nbrs.append(U[tuple(idx)])
-            fs = (Ellipsis,) + tuple(slice(q, None, 2) for q in par)
-            entry = {"c": U[c], "nbrs": nbrs, "fs": fs, "colour": sum(par) % 2}
+        d, shape, P = self.dim, self.shape, self.padded
+        U = torch.zeros((N, 1) + P, dtype=dtype, device=device)
+        G = torch.zeros_like(U)
+        st = {"U": U, "Ui": self._interior(U), "G": G, "Gi": self._interior(G), "g_src": None, "g_ver": None}
+        offs = [s for k in range(d) for s in (-self.strides[k], self.strides[k])]
+        st["pads"] = self._pad_faces(U)
+        col = []
+        for c in (0, 1):
+            e = {"c": self._colour_view(U, c), "g": self._colour_view(G, c),
+                 "nbrs": [self._colour_view(U, c, o) for o in offs]}
             if not self.constant:
-                sub = tuple(slice(q, None, 2) for q in par)
-                dinv = 1.0 / self._np["diag"][sub]
-                ws = []
-                for k in range(d):
-                    ws.append(self._t(self._np["lo"][k][sub] * dinv, dtype, device))
-                    ws.append(self._t(self._np["hi"][k][sub] * dinv, dtype, device))
-                entry["w"] = ws
-                entry["dinv"] = self._t(dinv, dtype, device)
-            lat[par] = entry
-        st["lat"] = lat
+                W = [self._padded(w, dtype, device) for w in self._np["w"]]
+                e["w"] = [self._colour_view(w, c) for w in W]
+                st.setdefault("W", W)
+            col.append(e)
+        st["col"] = col
+        if not self.constant:
+            st["dinv"] = self._interior(self._padded(self._np["dinv"], dtype, device))
         if self.coarse_shape is not None:
             R = torch.zeros_like(U)
             st["R"] = R
-            st["Ri"] = R[(_ALL, _ALL) + (slice(1, -1),) * d]
-            full_nbrs = []
-            for k in range(d):
-                for off in (0, 2):
-                    idx = [_ALL, _ALL] + [slice(1, -1)] * d
-                    idx[2 + k] = slice(off, shape[k] + off)
-                    full_nbrs.append(U[tuple(idx)])
-            st["full_nbrs"] = full_nbrs
+            st["Rr"] = self._range_view(R)
+            st["Ur"], st["Gr"] = self._range_view(U), self._range_view(G)
+            st["rnbrs"] = [self._range_view(U, o) for o in offs]
+            st["rpads"] = self._pad_faces(R)
             if not self.constant:
-                st["diag"] = self._t(self._np["diag"], dtype, device)
-                st["wfull"] = [
-                    self._t(a, dtype, device) for k in range(d) for a in (self._np["lo"][k], self._np["hi"][k])
-                ]
-            # restriction intermediates: axis k reduced, axes > k still padded
-            cs, shapes = self.coarse_shape, []
-            cur = [n + 2 for n in shape]
+                st["Wr"] = [self._range_view(w) for w in st["W"]]
+                st["diagr"] = self._range_view(self._padded(self._np["diag"], dtype, device))
+            # restriction intermediates: axes <= k reduced, axes > k still padded
+            cs, shapes, cur = self.coarse_shape, [], list(P)
             for k in range(d):
                 cur = list(cur)
                 cur[k] = cs[k]
                 shapes.append(tuple(cur))
             st["rbuf"] = [torch.empty((N, 1) + s, dtype=dtype, device=device) for s in shapes[:-1]]
             st["fc"] = torch.empty((N, 1) + tuple(cs), dtype=dtype, device=device)
-            # prolongation: padded coarse error, then axis k expanded (fine, unpadded)
+            # prolongation: padded coarse error, then axes <= k expanded (fine, unpadded)
             st["E"] = torch.zeros((N, 1) + tuple(c + 2 for c in cs), dtype=dtype, device=device)
             pshapes, cur = [], [c + 2 for c in cs]
             for k in range(d):
@@ -175,62 +204,72 @@ class LevelKernels:
         self._cache[key] = st
         return st
 
-    def _t(self, a: np.ndarray, dtype, device) -> torch.Tensor:
-        return torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float64).to(dtype=dtype, device=device).reshape(
-            (1, 1) + a.shape
-        )
-
     def load(self, f: torch.Tensor, u: torch.Tensor | None) -> dict:
-        """The level's state with the iterate ``u`` (``None``: zero) in the padded buffer."""
+        """The level's state with the iterate ``u`` (``None``: zero) and ``D^{-1} f`` in the padded buffers."""
         st = self._state(f.shape[0], f.dtype, f.device)
         if u is None:
             st["Ui"].zero_()
         elif u is not st["Ui"]:
             st["Ui"].copy_(u)
+        # D^{-1} f, recomputed when f is another tensor or was changed in place (always on CUDA: graph capture)
+        if f.is_cuda or f is not st["g_src"] or f._version != st["g_ver"]:
+            if self.constant:
+                torch.mul(f, 1.0 / self.centre, out=st["Gi"])
+            else:
+                torch.mul(f, st["dinv"], out=st["Gi"])
+            st["g_src"], st["g_ver"] = f, f._version
         return st
 
-    # ------------------------------------------------------------------ kernels
-    def half_sweep(self, st: dict, f: torch.Tensor, colour: int) -> None:
-        """Gauss-Seidel over the points of one colour (0 red, 1 black), in place."""
-        for par, e in st["lat"].items():
-            if e["colour"] != colour:
-                continue
-            c, nb, fs = e["c"], e["nbrs"], f[e["fs"]]
-            if self.constant:
-                off, d = self.off, self.dim
-                torch.add(nb[0], nb[1], out=c)
-                for k in range(1, d):
-                    a = off[k] / off[0]
-                    c.add_(nb[2 * k], alpha=a).add_(nb[2 * k + 1], alpha=a)
-                c.mul_(off[0] / self.centre).add_(fs, alpha=1.0 / self.centre)
-            else:
-                w = e["w"]
-                torch.mul(fs, e["dinv"], out=c)
-                for q in range(len(nb)):
-                    c.addcmul_(w[q], nb[q])
+    def owns(self, x: torch.Tensor) -> bool:
+        """Whether ``x`` is a view of one of this level's iterate buffers."""
+        return any(x is st["Ui"] for st in self._cache.values())
 
-    def smooth(self, st: dict, f: torch.Tensor, nu: int, red_first: bool) -> None:
+    def release(self) -> None:
+        """Drop the buffers (and the reference to the last right-hand side)."""
+        self._cache.clear()
+
+    # ------------------------------------------------------------------ kernels
+    def half_sweep(self, st: dict, colour: int) -> None:
+        """Gauss-Seidel over the points of one colour (0 red, 1 black), in place."""
+        e = st["col"][colour]
+        c, nb, g = e["c"], e["nbrs"], e["g"]
+        if self.constant:
+            a = [o / self.centre for o in self.off]
+            torch.add(g, nb[0], alpha=a[0], out=c)
+            for q in range(1, len(nb)):
+                c.add_(nb[q], alpha=a[q // 2])
+            for t in st["pads"]:
+                t.zero_()
+        else:
+            w = e["w"]
+            torch.addcmul(g, w[0], nb[0], out=c)
+            for q in range(1, len(nb)):
+                c.addcmul_(w[q], nb[q])
+
+    def smooth(self, st: dict, nu: int, red_first: bool) -> None:
         order = (0, 1) if red_first else (1, 0)
         for _ in range(nu):
             for colour in order:
-                self.half_sweep(st, f, colour)
+                self.half_sweep(st, colour)
 
-    def residual_restrict(self, st: dict, f: torch.Tensor) -> torch.Tensor:
+    def residual_restrict(self, st: dict) -> torch.Tensor:
         """``R (f - A u)`` into the level's coarse buffer (returned)."""
-        Ri, Ui, nb = st["Ri"], st["Ui"], st["full_nbrs"]
+        Rr, Ur, Gr, nb = st["Rr"], st["Ur"], st["Gr"], st["rnbrs"]
         d = self.dim
-        if self.constant:
-            off = self.off
-            torch.add(nb[0], nb[1], out=Ri)
-            for k in range(1, d):
-                a = off[k] / off[0]
-                Ri.add_(nb[2 * k], alpha=a).add_(nb[2 * k + 1], alpha=a)
-            Ri.mul_(off[0]).add_(Ui, alpha=-self.centre).add_(f)
+        if self.constant:  # (f - A u) / centre
+            a = [o / self.centre for o in self.off]
+            torch.sub(Gr, Ur, out=Rr)
+            for q in range(len(nb)):
+                Rr.add_(nb[q], alpha=a[q // 2])
+            for t in st["rpads"]:
+                t.zero_()
+            factor = self.centre
         else:
-            torch.addcmul(f, st["diag"], Ui, value=-1.0, out=Ri)
-            w = st["wfull"]
-            for q in range(2 * d):
-                Ri.addcmul_(w[q], nb[q])
+            torch.sub(Gr, Ur, out=Rr)
+            for q, w in enumerate(st["Wr"]):
+                Rr.addcmul_(w, nb[q])
+            Rr.mul_(st["diagr"])
+            factor = 1.0
         s, x = 1 - self.p, st["R"]
         for k in range(d):
             out = st["fc"] if k == d - 1 else st["rbuf"][k]
@@ -244,9 +283,8 @@ class LevelKernels:
             torch.add(tap(0), tap(2), out=out)
             out.add_(tap(1), alpha=2.0)
             x = out
-        x.mul_(self.r_factor * 0.5**d)
+        x.mul_(factor * self.r_factor * 0.5**d)
         return x
-
     def prolong_add(self, st: dict, e: torch.Tensor) -> None:
         """``U_interior += P e`` (bilinear / trilinear interpolation)."""
         E, d, p = st["E"], self.dim, self.p
@@ -288,6 +326,8 @@ class FusedLevel(Level):
     """
 
     kernels: Any = None
+    #: return the level's own iterate buffer from :meth:`correct_smooth` (set by the solver's driver)
+    share_output: bool = False
 
     def _fast(self, f: Any, u: Any, smoother: Any) -> bool:
         from .smoothers import RedBlackGaussSeidel
@@ -306,8 +346,8 @@ class FusedLevel(Level):
         k = self.kernels
         st = k.load(f, u)
         if nu > 0:
-            k.smooth(st, f, nu, self.B.red_first)
-        return st["Ui"], k.residual_restrict(st, f)
+            k.smooth(st, nu, self.B.red_first)
+        return st["Ui"], k.residual_restrict(st)
 
     def correct_smooth(self, f: Any, u: Any, e: Any, nu: int) -> Any:
         post = self.B_post if self.B_post is not None else self.B
@@ -319,5 +359,5 @@ class FusedLevel(Level):
         st = k.load(f, u)
         k.prolong_add(st, e)
         if nu > 0:
-            k.smooth(st, f, nu, post.red_first)
-        return st["Ui"].clone()
+            k.smooth(st, nu, post.red_first)
+        return st["Ui"] if self.share_output else st["Ui"].clone()

@@ -92,7 +92,12 @@ class _ResidualNorm:
         self.ref: torch.Tensor | None = None
 
     def norms(self, x: torch.Tensor | None) -> torch.Tensor:
-        r = self.b if x is None else self.b - self.A(x)
+        if x is None:
+            r = self.b
+        elif hasattr(self.A, "residual"):
+            r = self.A.residual(self.b, x)  # into a reused buffer
+        else:
+            r = self.b - self.A(x)
         return torch.linalg.vector_norm(r.reshape(r.shape[0], -1), dim=1)
 
     def __call__(self, x: torch.Tensor | None) -> float:
@@ -110,6 +115,23 @@ class _ResidualNorm:
 
     def after_solve(self, res) -> None:
         res.info["residuals_per_sample"] = [list(col) for col in zip(*self.history)]
+
+
+class _SharedOutput:
+    """Context in which the given fused levels return their own iterate buffer from a cycle."""
+
+    def __init__(self, levels):
+        self.levels = [lvl for lvl in levels if getattr(lvl, "kernels", None) is not None]
+
+    def __enter__(self):
+        for lvl in self.levels:
+            lvl.share_output = True
+        return self
+
+    def __exit__(self, *exc):
+        for lvl in self.levels:
+            lvl.share_output = False
+        return False
 
 
 class _BatchDot:
@@ -229,6 +251,7 @@ class TorchMultigridSolver(MultigridFrontend):
         else:
             self.A = StencilOperator(fine.meta["grid"], impl=impl, dtype=self.dtype, device=self.device)
         self._graphs: dict = {}
+        self._share_output = False
         self.setup_seconds = time.perf_counter() - t0
 
     @property
@@ -358,7 +381,19 @@ class TorchMultigridSolver(MultigridFrontend):
     def _solve_context(self):
         return torch.no_grad()
 
+    def _stationary_context(self):
+        # cycles may return (and take back) the fine level's own buffer instead of a copy: only the driver
+        # sees the iterate (no callback) and it passes it straight to the next cycle
+        share = self._share_output and self.precision != "mixed" and not self.cuda_graph
+        return _SharedOutput(self.hierarchy.levels[:1] if share else [])
+
+    def _owns(self, x) -> bool:
+        k = getattr(self.hierarchy.levels[0], "kernels", None)
+        return k is not None and isinstance(x, torch.Tensor) and k.owns(x)
+
     def _finish(self, x, fmt):
+        if self._owns(x):
+            x = x.clone()
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         return self._from_internal(x, fmt)
@@ -410,8 +445,12 @@ class TorchMultigridSolver(MultigridFrontend):
             ``info["residuals_per_sample"]`` holds the per-sample 2-norms
             (stationary solves).
         """
-        return super().solve(b, x0=x0, rtol=rtol, atol=atol, maxiter=maxiter, cycle=cycle, accel=accel,
-                             callback=callback, residuals=residuals)
+        self._share_output = callback is None
+        try:
+            return super().solve(b, x0=x0, rtol=rtol, atol=atol, maxiter=maxiter, cycle=cycle, accel=accel,
+                                 callback=callback, residuals=residuals)
+        finally:
+            self._share_output = False
 
     def aspreconditioner(self, cycle: Any = None) -> Callable[[torch.Tensor], torch.Tensor]:
         """One symmetric cycle from a zero guess, ``r -> e``, on ``(N, 1, *shape)`` tensors (picklable)."""
