@@ -119,6 +119,12 @@ def warmup(dims=(2, 3), precisions=("float64", "mixed"), threads=(1,), quiet: bo
                     for fmg in (False, True):
                         MultigridSolver(p, precision=prec, threads=th, fmg=fmg).solve(b, rtol=1e-6)
                     MultigridSolver(p, precision=prec, threads=th).solve(b, rtol=1e-6, accel="cg")
+            # the robust defaults: line smoothing (anisotropy), semi-coarsening (3D, one weak direction) and the
+            # transfers of sizes that do not nest
+            aniso = [(1.0, 0.01), (0.01, 1.0)] if dim == 2 else [(1.0, 0.01, 0.01), (0.01, 1.0, 1.0)]
+            for shape, an in [(p.shape, a) for a in aniso] + [((30,) * dim, None)]:
+                q = GridProblem(shape) if an is None else GridProblem(shape, aniso=an)
+                MultigridSolver(q).solve(np.ones(q.shape), rtol=1e-6)
     finally:
         _NOTE.quiet = old
     return {"seconds": time.perf_counter() - t0, "compile_seconds": _NOTE.total - c0, "compiled": _NOTE.count - k0,
