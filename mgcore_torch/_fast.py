@@ -130,27 +130,23 @@ class LevelKernels:
         self._interior(out).copy_(torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float64).reshape((1, 1) + a.shape))
         return out
 
-    def _colour_view(self, t: torch.Tensor, colour: int, shift: int = 0) -> torch.Tensor:
-        """Points of ``colour`` (0 red, 1 black) in planes 1..n_0, flat indices shifted by ``shift``."""
-        flat = t.reshape(t.shape[0], -1)
-        lo, hi = self.lo_flat, self.hi_flat
-        a = lo + ((self.dim + colour - lo) % 2)
-        m = len(range(a, hi, 2))
-        return flat[:, a + shift : a + shift + 2 * m - 1 : 2]
-
-    def _range_view(self, t: torch.Tensor, shift: int = 0) -> torch.Tensor:
-        flat = t.reshape(t.shape[0], -1)
-        return flat[:, self.lo_flat + shift : self.hi_flat + shift]
-
-    def _pad_faces(self, t: torch.Tensor) -> list:
-        """Views of the padding of planes 1..n_0 along the axes >= 1 (written by the flat kernels)."""
-        out = []
+    def _pad_flat(self) -> np.ndarray:
+        """Flat indices (within a sample) of the padding of planes 1..n_0 along the axes >= 1."""
+        mask = np.zeros(self.padded, dtype=bool)
         for k in range(1, self.dim):
             for sl in (slice(0, 1), slice(self.shape[k] + 1, None)):
-                idx = [_ALL, _ALL, slice(1, self.shape[0] + 1)] + [_ALL] * (self.dim - 1)
-                idx[2 + k] = sl
-                out.append(t[tuple(idx)])
-        return out
+                idx = [slice(1, self.shape[0] + 1)] + [slice(None)] * (self.dim - 1)
+                idx[k] = sl
+                mask[tuple(idx)] = True
+        return np.flatnonzero(mask.reshape(-1))
+
+    def _range(self, par: int) -> tuple[int, int]:
+        """Compact index range of parity ``par`` covering planes 1..n_0."""
+        return (self.lo_flat - par + 1) // 2, (self.hi_flat - par + 1) // 2
+
+    def _split(self, t: torch.Tensor, par: int) -> torch.Tensor:
+        """The points of flat parity ``par`` of a padded tensor, a stride-2 view ``(N, M_par)``."""
+        return t.reshape(t.shape[0], -1)[:, par::2]
 
     def _state(self, N: int, dtype: torch.dtype, device: torch.device) -> dict:
         key = (N, dtype, device)
@@ -158,33 +154,46 @@ class LevelKernels:
         if st is not None:
             return st
         d, shape, P = self.dim, self.shape, self.padded
+        T = int(np.prod(P))
         U = torch.zeros((N, 1) + P, dtype=dtype, device=device)
         G = torch.zeros_like(U)
-        st = {"U": U, "Ui": self._interior(U), "G": G, "Gi": self._interior(G), "g_src": None, "g_ver": None}
+        st = {"U": U, "Ui": self._interior(U), "G": G, "Gi": self._interior(G), "g_src": None, "g_ver": None,
+              "nat_ver": None, "r_pars": set()}
+        C = [torch.zeros((N, (T - par + 1) // 2), dtype=dtype, device=device) for par in (0, 1)]
+        Gc = [torch.zeros_like(c) for c in C]
+        st["C"], st["Gc"] = C, Gc
+        pads = self._pad_flat()
         offs = [s for k in range(d) for s in (-self.strides[k], self.strides[k])]
-        st["pads"] = self._pad_faces(U)
-        col = []
-        for c in (0, 1):
-            e = {"c": self._colour_view(U, c), "g": self._colour_view(G, c),
-                 "nbrs": [self._colour_view(U, c, o) for o in offs]}
-            if not self.constant:
-                W = [self._padded(w, dtype, device) for w in self._np["w"]]
-                e["w"] = [self._colour_view(w, c) for w in W]
-                st.setdefault("W", W)
-            col.append(e)
-        st["col"] = col
+        par_of = [(d + c) % 2 for c in (0, 1)]  # flat parity of red / black
+        st["par"] = par_of
+        lat = []
+        for par in (0, 1):
+            r0, r1 = self._range(par)
+            other = C[1 - par]
+            e = {"r0": r0, "r1": r1, "c": C[par][:, r0:r1], "g": Gc[par][:, r0:r1],
+                 "nbrs": [other[:, r0 + (o + 2 * par - 1) // 2 : r1 + (o + 2 * par - 1) // 2] for o in offs]}
+            pk = pads[(pads % 2) == par]
+            e["pads"] = torch.as_tensor((pk - par) // 2 - r0, dtype=torch.int64, device=device) if pk.size else None
+            e["tmp"] = torch.empty((N, r1 - r0), dtype=dtype, device=device)
+            e["Rout"] = None
+            lat.append(e)
+        st["lat"] = lat
         if not self.constant:
+            W = [self._padded(w, dtype, device) for w in self._np["w"]]
+            for par in (0, 1):
+                r0, r1 = lat[par]["r0"], lat[par]["r1"]
+                lat[par]["w"] = [self._split(w, par)[:, r0:r1].contiguous() for w in W]
+                diag = self._padded(self._np["diag"], dtype, device)
+                lat[par]["diag"] = self._split(diag, par)[:, r0:r1].contiguous()
             st["dinv"] = self._interior(self._padded(self._np["dinv"], dtype, device))
         if self.coarse_shape is not None:
             R = torch.zeros_like(U)
             st["R"] = R
-            st["Rr"] = self._range_view(R)
-            st["Ur"], st["Gr"] = self._range_view(U), self._range_view(G)
-            st["rnbrs"] = [self._range_view(U, o) for o in offs]
-            st["rpads"] = self._pad_faces(R)
-            if not self.constant:
-                st["Wr"] = [self._range_view(w) for w in st["W"]]
-                st["diagr"] = self._range_view(self._padded(self._np["diag"], dtype, device))
+            Rf = R.reshape(N, -1)
+            for par in (0, 1):
+                r0, r1 = lat[par]["r0"], lat[par]["r1"]
+                lat[par]["Rout"] = Rf[:, 2 * r0 + par : 2 * r1 + par - 1 : 2]
+            st["Rsplit"] = [self._split(R, par) for par in (0, 1)]
             # restriction intermediates: axes <= k reduced, axes > k still padded
             cs, shapes, cur = self.coarse_shape, [], list(P)
             for k in range(d):
@@ -193,7 +202,7 @@ class LevelKernels:
                 shapes.append(tuple(cur))
             st["rbuf"] = [torch.empty((N, 1) + s, dtype=dtype, device=device) for s in shapes[:-1]]
             st["fc"] = torch.empty((N, 1) + tuple(cs), dtype=dtype, device=device)
-            # prolongation: padded coarse error, then axes <= k expanded (fine, unpadded)
+            # prolongation: padded coarse error, then axes <= k expanded (fine, unpadded), into Q (padded)
             st["E"] = torch.zeros((N, 1) + tuple(c + 2 for c in cs), dtype=dtype, device=device)
             pshapes, cur = [], [c + 2 for c in cs]
             for k in range(d):
@@ -201,24 +210,51 @@ class LevelKernels:
                 cur[k] = shape[k]
                 pshapes.append(tuple(cur))
             st["pbuf"] = [torch.empty((N, 1) + s, dtype=dtype, device=device) for s in pshapes[:-1]]
+            Q = torch.zeros_like(U)
+            st["Q"], st["Qi"], st["Qsplit"] = Q, self._interior(Q), [self._split(Q, par) for par in (0, 1)]
+        st["Usplit"] = [self._split(U, par) for par in (0, 1)]
+        st["Gsplit"] = [self._split(G, par) for par in (0, 1)]
         self._cache[key] = st
         return st
 
     def load(self, f: torch.Tensor, u: torch.Tensor | None) -> dict:
-        """The level's state with the iterate ``u`` (``None``: zero) and ``D^{-1} f`` in the padded buffers."""
+        """The level's state with the iterate ``u`` (``None``: zero) and ``D^{-1} f`` in the colour arrays."""
         st = self._state(f.shape[0], f.dtype, f.device)
+        C = st["C"]
+        if u is not None and u is not st["Ui"]:
+            st["stale"] = False
         if u is None:
-            st["Ui"].zero_()
-        elif u is not st["Ui"]:
-            st["Ui"].copy_(u)
+            C[0].zero_()
+            C[1].zero_()
+        elif u is not st["Ui"] or not (st.get("stale") or st["U"]._version == st["nat_ver"]):
+            if u is not st["Ui"]:
+                st["Ui"].copy_(u)
+            for par in (0, 1):
+                C[par].copy_(st["Usplit"][par])
         # D^{-1} f, recomputed when f is another tensor or was changed in place (always on CUDA: graph capture)
         if f.is_cuda or f is not st["g_src"] or f._version != st["g_ver"]:
             if self.constant:
                 torch.mul(f, 1.0 / self.centre, out=st["Gi"])
             else:
                 torch.mul(f, st["dinv"], out=st["Gi"])
+            for par in (0, 1):
+                st["Gc"][par].copy_(st["Gsplit"][par])
             st["g_src"], st["g_ver"] = f, f._version
         return st
+
+    def store(self, st: dict) -> torch.Tensor:
+        """The iterate in the padded natural buffer; its interior view is returned."""
+        for par in (0, 1):
+            st["Usplit"][par].copy_(st["C"][par])
+        st["nat_ver"] = st["U"]._version
+        st["stale"] = False
+        return st["Ui"]
+
+    def sync(self, u: torch.Tensor) -> None:
+        """Bring the natural buffer up to date if ``u`` is its (stale) interior view."""
+        for st in self._cache.values():
+            if u is st["Ui"] and st.get("stale"):
+                self.store(st)
 
     def owns(self, x: torch.Tensor) -> bool:
         """Whether ``x`` is a view of one of this level's iterate buffers."""
@@ -231,15 +267,15 @@ class LevelKernels:
     # ------------------------------------------------------------------ kernels
     def half_sweep(self, st: dict, colour: int) -> None:
         """Gauss-Seidel over the points of one colour (0 red, 1 black), in place."""
-        e = st["col"][colour]
+        e = st["lat"][st["par"][colour]]
         c, nb, g = e["c"], e["nbrs"], e["g"]
         if self.constant:
             a = [o / self.centre for o in self.off]
             torch.add(g, nb[0], alpha=a[0], out=c)
             for q in range(1, len(nb)):
                 c.add_(nb[q], alpha=a[q // 2])
-            for t in st["pads"]:
-                t.zero_()
+            if e["pads"] is not None:
+                c.index_fill_(1, e["pads"], 0.0)
         else:
             w = e["w"]
             torch.addcmul(g, w[0], nb[0], out=c)
@@ -252,24 +288,39 @@ class LevelKernels:
             for colour in order:
                 self.half_sweep(st, colour)
 
-    def residual_restrict(self, st: dict) -> torch.Tensor:
-        """``R (f - A u)`` into the level's coarse buffer (returned)."""
-        Rr, Ur, Gr, nb = st["Rr"], st["Ur"], st["Gr"], st["rnbrs"]
-        d = self.dim
-        if self.constant:  # (f - A u) / centre
+    def _residual_colour(self, st: dict, par: int) -> None:
+        """``f - A u`` at the points of flat parity ``par``, into the padded residual buffer."""
+        e = st["lat"][par]
+        t, nb = e["tmp"], e["nbrs"]
+        torch.sub(e["g"], e["c"], out=t)
+        if self.constant:
             a = [o / self.centre for o in self.off]
-            torch.sub(Gr, Ur, out=Rr)
             for q in range(len(nb)):
-                Rr.add_(nb[q], alpha=a[q // 2])
-            for t in st["rpads"]:
-                t.zero_()
-            factor = self.centre
+                t.add_(nb[q], alpha=a[q // 2])
+            if e["pads"] is not None:
+                t.index_fill_(1, e["pads"], 0.0)
         else:
-            torch.sub(Gr, Ur, out=Rr)
-            for q, w in enumerate(st["Wr"]):
-                Rr.addcmul_(w, nb[q])
-            Rr.mul_(st["diagr"])
-            factor = 1.0
+            for q, w in enumerate(e["w"]):
+                t.addcmul_(w, nb[q])
+            t.mul_(e["diag"])
+        e["Rout"].copy_(t)
+
+    def residual_restrict(self, st: dict, last_colour: int | None = None) -> torch.Tensor:
+        """``R (f - A u)`` into the level's coarse buffer (returned).
+
+        ``last_colour``: the colour of the last half-sweep, whose residual is
+        zero up to round-off (Gauss-Seidel has just solved those equations)
+        and is taken as zero; ``None`` computes the residual everywhere.
+        """
+        pars = [0, 1] if last_colour is None else [st["par"][1 - last_colour]]
+        for par in (0, 1):
+            if par not in pars and par in st["r_pars"]:
+                st["Rsplit"][par].zero_()
+        for par in pars:
+            self._residual_colour(st, par)
+        st["r_pars"] = set(pars)
+        d = self.dim
+        factor = self.centre if self.constant else 1.0
         s, x = 1 - self.p, st["R"]
         for k in range(d):
             out = st["fc"] if k == d - 1 else st["rbuf"][k]
@@ -285,15 +336,15 @@ class LevelKernels:
             x = out
         x.mul_(factor * self.r_factor * 0.5**d)
         return x
+
     def prolong_add(self, st: dict, e: torch.Tensor) -> None:
-        """``U_interior += P e`` (bilinear / trilinear interpolation)."""
+        """``u += P e`` (bilinear / trilinear interpolation) on the colour arrays."""
         E, d, p = st["E"], self.dim, self.p
         E[(_ALL, _ALL) + (slice(1, -1),) * d].copy_(e)
         x = E
         for k in range(d):
             n = self.shape[k]
-            last = k == d - 1
-            y = st["Ui"] if last else st["pbuf"][k]
+            y = st["Qi"] if k == d - 1 else st["pbuf"][k]
             n_odd = len(range(1 - p, n, 2))
             n_even = len(range(p, n, 2))
 
@@ -303,16 +354,12 @@ class LevelKernels:
                 return t[tuple(idx)]
 
             y_odd, y_even = sl(y, 1 - p, None, 2), sl(y, p, None, 2)
-            src_odd = sl(x, 1, 1 + n_odd)
-            src_a, src_b = sl(x, p, p + n_even), sl(x, p + 1, p + 1 + n_even)
-            if last:
-                y_odd.add_(src_odd)
-                y_even.add_(src_a, alpha=0.5).add_(src_b, alpha=0.5)
-            else:
-                y_odd.copy_(src_odd)
-                torch.add(src_a, src_b, out=y_even)
-                y_even.mul_(0.5)
+            y_odd.copy_(sl(x, 1, 1 + n_odd))
+            torch.add(sl(x, p, p + n_even), sl(x, p + 1, p + 1 + n_even), out=y_even)
+            y_even.mul_(0.5)
             x = y
+        for par in (0, 1):
+            st["C"][par].add_(st["Qsplit"][par])
 
 
 class FusedLevel(Level):
@@ -345,19 +392,29 @@ class FusedLevel(Level):
             return super().smooth_restrict(f, u, nu)
         k = self.kernels
         st = k.load(f, u)
+        last = None
         if nu > 0:
             k.smooth(st, nu, self.B.red_first)
-        return st["Ui"], k.residual_restrict(st)
+            last = 1 if self.B.red_first else 0
+        fc = k.residual_restrict(st, last)
+        st["stale"] = True  # the iterate lives in the colour arrays until correct_smooth
+        return st["Ui"], fc
+
+    def _general(self, f: Any, u: Any, e: Any, nu: int) -> Any:
+        if self.kernels is not None and isinstance(u, torch.Tensor):
+            self.kernels.sync(u)
+        return super().correct_smooth(f, u, e, nu)
 
     def correct_smooth(self, f: Any, u: Any, e: Any, nu: int) -> Any:
         post = self.B_post if self.B_post is not None else self.B
         if self.P is None or not self._fast(f, u, post) or not isinstance(e, torch.Tensor):
-            return super().correct_smooth(f, u, e, nu)
+            return self._general(f, u, e, nu)
         k = self.kernels
         if tuple(e.shape[2:]) != k.coarse_shape:
-            return super().correct_smooth(f, u, e, nu)
+            return self._general(f, u, e, nu)
         st = k.load(f, u)
         k.prolong_add(st, e)
         if nu > 0:
             k.smooth(st, nu, post.red_first)
-        return st["Ui"] if self.share_output else st["Ui"].clone()
+        x = k.store(st)
+        return x if self.share_output else x.clone()
