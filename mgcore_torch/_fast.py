@@ -187,31 +187,18 @@ class LevelKernels:
                 lat[par]["diag"] = self._split(diag, par)[:, r0:r1].contiguous()
             st["dinv"] = self._interior(self._padded(self._np["dinv"], dtype, device))
         if self.coarse_shape is not None:
-            R = torch.zeros_like(U)
-            st["R"] = R
-            Rf = R.reshape(N, -1)
+            # residual of each colour (zero outside planes 1..n_0 and on the padding)
+            st["Rc"] = [torch.zeros_like(c) for c in C]
             for par in (0, 1):
                 r0, r1 = lat[par]["r0"], lat[par]["r1"]
-                lat[par]["Rout"] = Rf[:, 2 * r0 + par : 2 * r1 + par - 1 : 2]
-            st["Rsplit"] = [self._split(R, par) for par in (0, 1)]
-            # restriction intermediates: axes <= k reduced, axes > k still padded
-            cs, shapes, cur = self.coarse_shape, [], list(P)
-            for k in range(d):
-                cur = list(cur)
-                cur[k] = cs[k]
-                shapes.append(tuple(cur))
-            st["rbuf"] = [torch.empty((N, 1) + s, dtype=dtype, device=device) for s in shapes[:-1]]
-            st["fc"] = torch.empty((N, 1) + tuple(cs), dtype=dtype, device=device)
-            # prolongation: padded coarse error, then axes <= k expanded (fine, unpadded), into Q (padded)
-            st["E"] = torch.zeros((N, 1) + tuple(c + 2 for c in cs), dtype=dtype, device=device)
-            pshapes, cur = [], [c + 2 for c in cs]
-            for k in range(d):
-                cur = list(cur)
-                cur[k] = shape[k]
-                pshapes.append(tuple(cur))
-            st["pbuf"] = [torch.empty((N, 1) + s, dtype=dtype, device=device) for s in pshapes[:-1]]
-            Q = torch.zeros_like(U)
-            st["Q"], st["Qi"], st["Qsplit"] = Q, self._interior(Q), [self._split(Q, par) for par in (0, 1)]
+                lat[par]["Rout"] = st["Rc"][par][:, r0:r1]
+            st["fc"] = torch.empty((N, 1) + self.coarse_shape, dtype=dtype, device=device)
+            if self.p == 1:  # Neumann: the prolongation reaches the padding, which is zeroed after it
+                allpads = np.flatnonzero(self._interior_mask().reshape(-1) == 0)
+                st["allpads"] = [
+                    torch.as_tensor((allpads[(allpads % 2) == par] - par) // 2, dtype=torch.int64, device=device)
+                    for par in (0, 1)
+                ]
         st["Usplit"] = [self._split(U, par) for par in (0, 1)]
         st["Gsplit"] = [self._split(G, par) for par in (0, 1)]
         self._cache[key] = st
@@ -289,9 +276,9 @@ class LevelKernels:
                 self.half_sweep(st, colour)
 
     def _residual_colour(self, st: dict, par: int) -> None:
-        """``f - A u`` at the points of flat parity ``par``, into the padded residual buffer."""
+        """``(f - A u) / a_pp`` (constant) or ``f - A u`` at the points of flat parity ``par``."""
         e = st["lat"][par]
-        t, nb = e["tmp"], e["nbrs"]
+        t, nb = e["Rout"], e["nbrs"]
         torch.sub(e["g"], e["c"], out=t)
         if self.constant:
             a = [o / self.centre for o in self.off]
@@ -303,7 +290,33 @@ class LevelKernels:
             for q, w in enumerate(e["w"]):
                 t.addcmul_(w, nb[q])
             t.mul_(e["diag"])
-        e["Rout"].copy_(t)
+
+    def _interior_mask(self) -> np.ndarray:
+        m = np.zeros(self.padded, dtype=np.int8)
+        m[tuple(slice(1, n + 1) for n in self.shape)] = 1
+        return m
+
+    def _taps(self):
+        """``(parity, offset, weight)`` of the ``3^d`` taps of ``K_R`` around the coarse points.
+
+        The fine point ``t`` away from coarse point ``I`` has flat index
+        ``sum_k (2 I_k + 2 - p + t_k) S_k`` (``S_k`` the odd axis strides), so
+        over all ``I`` the points of one tap are the strided view
+        ``C_par[offset + sum_k I_k S_k]`` of one colour array.
+        """
+        d, p, S = self.dim, self.p, self.strides
+        for t in itertools.product((-1, 0, 1), repeat=d):
+            q0 = sum((2 - p + tk) * Sk for tk, Sk in zip(t, S))
+            par = q0 % 2
+            w = 1.0
+            for tk in t:
+                w *= 0.5 if tk else 1.0
+            yield par, (q0 - par) // 2, w
+
+    def _tap_view(self, c: torch.Tensor, offset: int) -> torch.Tensor:
+        N = c.shape[0]
+        return c.as_strided((N, 1) + self.coarse_shape, (c.stride(0), c.stride(0)) + tuple(self.strides),
+                            c.storage_offset() + offset)
 
     def residual_restrict(self, st: dict, last_colour: int | None = None) -> torch.Tensor:
         """``R (f - A u)`` into the level's coarse buffer (returned).
@@ -315,51 +328,31 @@ class LevelKernels:
         pars = [0, 1] if last_colour is None else [st["par"][1 - last_colour]]
         for par in (0, 1):
             if par not in pars and par in st["r_pars"]:
-                st["Rsplit"][par].zero_()
+                st["Rc"][par].zero_()
         for par in pars:
             self._residual_colour(st, par)
         st["r_pars"] = set(pars)
-        d = self.dim
-        factor = self.centre if self.constant else 1.0
-        s, x = 1 - self.p, st["R"]
-        for k in range(d):
-            out = st["fc"] if k == d - 1 else st["rbuf"][k]
-            nc = self.coarse_shape[k]
-
-            def tap(t, x=x, k=k, nc=nc):
-                idx = [_ALL] * x.dim()
-                idx[2 + k] = slice(s + t, s + t + 2 * nc - 1, 2)
-                return x[tuple(idx)]
-
-            torch.add(tap(0), tap(2), out=out)
-            out.add_(tap(1), alpha=2.0)
-            x = out
-        x.mul_(factor * self.r_factor * 0.5**d)
-        return x
+        factor = (self.centre if self.constant else 1.0) * self.r_factor
+        fc, first = st["fc"], True
+        for par, off, w in self._taps():
+            if par not in pars:
+                continue
+            v = self._tap_view(st["Rc"][par], off)
+            if first:
+                torch.mul(v, w * factor, out=fc)
+                first = False
+            else:
+                fc.add_(v, alpha=w * factor)
+        return fc
 
     def prolong_add(self, st: dict, e: torch.Tensor) -> None:
-        """``u += P e`` (bilinear / trilinear interpolation) on the colour arrays."""
-        E, d, p = st["E"], self.dim, self.p
-        E[(_ALL, _ALL) + (slice(1, -1),) * d].copy_(e)
-        x = E
-        for k in range(d):
-            n = self.shape[k]
-            y = st["Qi"] if k == d - 1 else st["pbuf"][k]
-            n_odd = len(range(1 - p, n, 2))
-            n_even = len(range(p, n, 2))
-
-            def sl(t, a, b, step=None, k=k):
-                idx = [_ALL] * t.dim()
-                idx[2 + k] = slice(a, b, step)
-                return t[tuple(idx)]
-
-            y_odd, y_even = sl(y, 1 - p, None, 2), sl(y, p, None, 2)
-            y_odd.copy_(sl(x, 1, 1 + n_odd))
-            torch.add(sl(x, p, p + n_even), sl(x, p + 1, p + 1 + n_even), out=y_even)
-            y_even.mul_(0.5)
-            x = y
-        for par in (0, 1):
-            st["C"][par].add_(st["Qsplit"][par])
+        """``u += P e`` (bilinear / trilinear interpolation, the transposed taps) on the colour arrays."""
+        C = st["C"]
+        for par, off, w in self._taps():
+            self._tap_view(C[par], off).add_(e, alpha=w)
+        if self.p == 1:
+            for par in (0, 1):
+                C[par].index_fill_(1, st["allpads"][par], 0.0)
 
 
 class FusedLevel(Level):
