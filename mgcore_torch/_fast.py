@@ -218,6 +218,10 @@ class LevelKernels:
                 st["Ui"].copy_(u)
             for par in (0, 1):
                 C[par].copy_(st["Usplit"][par])
+        self._load_g(st, f)
+        return st
+
+    def _load_g(self, st: dict, f: torch.Tensor) -> None:
         # D^{-1} f, recomputed when f is another tensor or was changed in place (always on CUDA: graph capture)
         if f.is_cuda or f is not st["g_src"] or f._version != st["g_ver"]:
             if self.constant:
@@ -227,7 +231,21 @@ class LevelKernels:
             for par in (0, 1):
                 st["Gc"][par].copy_(st["Gsplit"][par])
             st["g_src"], st["g_ver"] = f, f._version
-        return st
+
+    def residual_norms(self, f: torch.Tensor, x: torch.Tensor) -> torch.Tensor | None:
+        """Per-sample ``||f - A x||_2`` from the colour arrays when ``x`` is this level's iterate, else ``None``."""
+        st = self._cache.get((f.shape[0], f.dtype, f.device))
+        if st is None or x is not st["Ui"] or "Rc" not in st:
+            return None
+        if not (st.get("stale") or st["U"]._version == st["nat_ver"]):
+            return None
+        self._load_g(st, f)
+        for par in (0, 1):
+            self._residual_colour(st, par)
+        st["r_pars"] = {0, 1}
+        n0, n1 = (torch.linalg.vector_norm(r, dim=1) for r in st["Rc"])
+        out = torch.hypot(n0, n1)
+        return out * self.centre if self.constant else out
 
     def store(self, st: dict) -> torch.Tensor:
         """The iterate in the padded natural buffer; its interior view is returned."""

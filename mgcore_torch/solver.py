@@ -86,12 +86,17 @@ class _ResidualNorm:
     residual is ``<= atol`` counts as ``min(relative, rtol)``.
     """
 
-    def __init__(self, A: Callable, b: torch.Tensor, batched: bool, rtol: float, atol: float):
+    def __init__(self, A: Callable, b: torch.Tensor, batched: bool, rtol: float, atol: float, kernels: Any = None):
         self.A, self.b, self.batched, self.rtol, self.atol = A, b, batched, rtol, atol
+        self.kernels = kernels  # the fine level's fused kernels: residuals from its colour arrays
         self.history: list[list[float]] = []
         self.ref: torch.Tensor | None = None
 
     def norms(self, x: torch.Tensor | None) -> torch.Tensor:
+        if x is not None and self.kernels is not None:
+            nrm = self.kernels.residual_norms(self.b, x)
+            if nrm is not None:
+                return nrm
         if x is None:
             r = self.b
         elif hasattr(self.A, "residual"):
@@ -383,7 +388,9 @@ class TorchMultigridSolver(MultigridFrontend):
         return x
 
     def _residual_norm(self, b, x, fmt, rtol, atol, zero_start):
-        return _ResidualNorm(self.A, b, fmt[2], rtol, atol)
+        fine = self.hierarchy.levels[0]
+        kernels = getattr(fine, "kernels", None) if fine.A is self.A else None
+        return _ResidualNorm(self.A, b, fmt[2], rtol, atol, kernels)
 
     def _stationary_options(self, fmt, rtol, atol):
         if fmt[2]:  # a batch: every sample to its own relative tolerance
