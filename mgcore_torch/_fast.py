@@ -210,6 +210,8 @@ class LevelKernels:
         C = st["C"]
         if u is not None and u is not st["Ui"]:
             st["stale"] = False
+        if not (u is not None and u is st["Ui"]):
+            st["swept_last"] = None
         if u is None:
             C[0].zero_()
             C[1].zero_()
@@ -239,12 +241,19 @@ class LevelKernels:
             return None
         if not (st.get("stale") or st["U"]._version == st["nat_ver"]):
             return None
-        self._load_g(st, f)
+        if f is not st["g_src"] or f._version != st["g_ver"]:
+            st["swept_last"] = None  # another right-hand side than the one smoothed for
+            self._load_g(st, f)
+        last = st.get("swept_last")
+        pars = [0, 1] if last is None else [st["par"][1 - last]]
         for par in (0, 1):
+            if par not in pars and par in st["r_pars"]:
+                st["Rc"][par].zero_()
+        for par in pars:
             self._residual_colour(st, par)
-        st["r_pars"] = {0, 1}
-        n0, n1 = (torch.linalg.vector_norm(r, dim=1) for r in st["Rc"])
-        out = torch.hypot(n0, n1)
+        st["r_pars"] = set(pars)
+        norms = [torch.linalg.vector_norm(st["Rc"][par], dim=1) for par in pars]
+        out = norms[0] if len(norms) == 1 else torch.hypot(norms[0], norms[1])
         return out * self.centre if self.constant else out
 
     def store(self, st: dict) -> torch.Tensor:
@@ -254,6 +263,12 @@ class LevelKernels:
         st["nat_ver"] = st["U"]._version
         st["stale"] = False
         return st["Ui"]
+
+    def sync_all(self) -> None:
+        """Bring every natural buffer up to date."""
+        for st in self._cache.values():
+            if st.get("stale"):
+                self.store(st)
 
     def sync(self, u: torch.Tensor) -> None:
         """Bring the natural buffer up to date if ``u`` is its (stale) interior view."""
@@ -292,6 +307,8 @@ class LevelKernels:
         for _ in range(nu):
             for colour in order:
                 self.half_sweep(st, colour)
+        if nu > 0:  # the residual of the colour swept last is zero up to round-off
+            st["swept_last"] = order[-1]
 
     def _residual_colour(self, st: dict, par: int) -> None:
         """``(f - A u) / a_pp`` (constant) or ``f - A u`` at the points of flat parity ``par``."""
@@ -371,6 +388,7 @@ class LevelKernels:
         if self.p == 1:
             for par in (0, 1):
                 C[par].index_fill_(1, st["allpads"][par], 0.0)
+        st["swept_last"] = None
 
 
 class FusedLevel(Level):
@@ -427,5 +445,7 @@ class FusedLevel(Level):
         k.prolong_add(st, e)
         if nu > 0:
             k.smooth(st, nu, post.red_first)
-        x = k.store(st)
-        return x if self.share_output else x.clone()
+        if self.share_output:  # the driver takes it back as is; the natural buffer is synced at the end
+            st["stale"] = True
+            return st["Ui"]
+        return k.store(st).clone()

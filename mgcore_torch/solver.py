@@ -136,6 +136,7 @@ class _SharedOutput:
     def __exit__(self, *exc):
         for lvl in self.levels:
             lvl.share_output = False
+            lvl.kernels.sync_all()  # the iterate into the natural buffer the driver's result views
         return False
 
 
