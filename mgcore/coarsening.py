@@ -103,7 +103,8 @@ def level_shapes(shape: tuple, bc: str, max_levels: int | None = None, coarse_si
         coarsened any more is kept).
     uniform_coarse : bool
         A size that does not nest coarsens to :func:`uniform_coarse_size`
-        (a uniform grid again) instead of ``n // 2`` (full coarsening only).
+        (a uniform grid again) instead of ``n // 2`` (along the coarsened
+        axes of semi-coarsening too).
 
     Examples
     --------
@@ -124,7 +125,8 @@ def level_shapes(shape: tuple, bc: str, max_levels: int | None = None, coarse_si
             continue
         l = len(shapes) - 1
         todo = set(axes[l]) if l < len(axes) else set(range(len(shape)))
-        new = tuple(coarsen_size(n, bc) if (a in todo and can_coarsen(n, bc)) else n for a, n in enumerate(shapes[-1]))
+        size = uniform_coarse_size if uniform_coarse else coarsen_size
+        new = tuple(size(n, bc) if (a in todo and can_coarsen(n, bc)) else n for a, n in enumerate(shapes[-1]))
         if new == shapes[-1]:
             break
         shapes.append(new)

@@ -125,3 +125,40 @@ def test_neumann_constant_coefficients_are_rediscretised(shape):
 def test_explicit_galerkin_keeps_halving():
     s = MultigridSolver(poisson2d(n=100), coarse="galerkin", fast=False)
     assert [lvl.shape for lvl in s.levels][1] == (50, 50)
+
+
+@pytest.mark.parametrize("shape, aniso", [((20, 20, 20), (0.01, 1.0, 1.0)), ((18, 21, 12), (1.0, 1.0, 0.01)),
+                                          ((16, 9, 22), (1.0, 0.01, 1.0))])
+def test_semi_coarsening_of_sizes_that_do_not_nest_runs_compiled(shape, aniso):
+    p = GridProblem(shape, aniso=aniso)
+    b = p.rhs(1.0)
+    fast = MultigridSolver(p, coarse_size=20)
+    slow = MultigridSolver(p, fast=False, coarse_size=20)
+    assert fast.coarsening == "semi" and fast.fast and fast.coarse == "rediscretize"
+    assert [lvl.shape for lvl in fast.levels] == [lvl.shape for lvl in slow.levels]
+    kinds = {type(lvl.transfer).__name__ for lvl in fast.levels[:-1]}
+    assert "NonNestedTransfer" in kinds
+    rf, rs = fast.solve(b, rtol=1e-10), slow.solve(b, rtol=1e-10)
+    assert rf.converged and rf.iterations <= 14 and rf.iterations == rs.iterations
+    np.testing.assert_allclose(rf.residuals, rs.residuals, rtol=1e-6, atol=1e-12 * rs.residuals[0])
+    np.testing.assert_allclose(rf.x, rs.x, rtol=1e-9, atol=1e-12)
+
+
+def test_one_axis_nonnested_transfer_matches_the_matrices():
+    from mgcore.sparse.structured import build_structured_levels
+    from mgcore.sparse.structured.semi import semi_level_data
+
+    p = GridProblem((9, 10, 12), aniso=(0.01, 1.0, 1.0))
+    shapes = [(9, 10, 12), (9, 3, 12)]  # one axis non-nested, the others kept
+    datas = semi_level_data(p, shapes)
+    T = build_structured_levels(p, datas)[0].transfer
+    assert type(T).__name__ == "NonNestedTransfer" and T.axes == (1,)
+    rng = np.random.default_rng(1)
+    r, e, u = rng.standard_normal(shapes[0]), rng.standard_normal(shapes[1]), rng.standard_normal(shapes[0])
+    out = np.zeros(shapes[1])
+    T.restrict_into(r, out)
+    np.testing.assert_allclose(out.ravel(), restriction(shapes[0], "dirichlet", coarse_shape=shapes[1]) @ r.ravel(),
+                               rtol=1e-13, atol=1e-13)
+    want = u.ravel() + prolongation(shapes[0], "dirichlet", coarse_shape=shapes[1]) @ e.ravel()
+    T.prolong_add(u, e)
+    np.testing.assert_allclose(u.ravel(), want, rtol=1e-13, atol=1e-13)

@@ -150,13 +150,19 @@ def test_default_semi_with_cg_mixed_fmg_and_fallbacks():
         assert s.fast and s.coarsening == "semi"
         r = s.solve(b, rtol=1e-8)
         assert r.converged and r.iterations <= 8, kw
-    # sizes that do not semi-coarsen to uniform grids: Galerkin levels on the assembled path
+    # sizes that do not nest: constant coefficients jump to uniform grids (compiled), variable ones keep
+    # Galerkin levels on the assembled path
+    s = MultigridSolver(GridProblem((30, 30, 30), aniso=(0.01, 1.0, 1.0)))
+    assert s.coarsening == "semi" and s.coarse == "rediscretize" and s.fast
+    cells = np.ones((31, 31, 31))
+    cells[10:20] = 100.0
+    q = GridProblem((30, 30, 30), aniso=(0.01, 1.0, 1.0), cells=cells)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        s = MultigridSolver(GridProblem((30, 30, 30), aniso=(0.01, 1.0, 1.0)))
+        s = MultigridSolver(q)
     assert s.coarsening == "semi" and s.coarse == "galerkin" and not s.fast
     with pytest.raises(ValueError, match="uniform coarse grid"):
-        MultigridSolver(GridProblem((30, 30, 30), aniso=(0.01, 1.0, 1.0)), coarse="rediscretize")
+        MultigridSolver(q, coarse="rediscretize")
     with pytest.raises(ValueError, match="structured path cannot be used"):
         MultigridSolver(p, coarse="galerkin", fast=True)
     assert level_shapes((31, 31, 31), "dirichlet", axes=[(1, 2)]) == [(31, 31, 31), (31, 15, 15), (15, 7, 7), (7, 3, 3)]

@@ -261,8 +261,9 @@ class MultigridSolver(MultigridFrontend):
         # sizes that do not nest: coarsen to uniform grids (re-discretised, non-nested transfers) where the
         # stencil allows it, else halve them and use Galerkin levels
         self._uniform_coarse = bool(
-            coarsening == "full" and coarse in (None, "rediscretize") and not hasattr(self, "_matrix")
+            coarse in (None, "rediscretize") and not hasattr(self, "_matrix")
             and self.problem.rediscretizes_nonnested(self.problem.level_data(), self.grid_shape)
+            and (coarsening == "full" or (self.bc == "dirichlet" and self.problem.uniform_cell_value() is not None))
         )
         shapes = level_shapes(self.grid_shape, self.bc, max_levels, coarse_size, self.coarsen_axes,
                               uniform_coarse=self._uniform_coarse)
@@ -410,18 +411,19 @@ class MultigridSolver(MultigridFrontend):
             B = sm.build_smoother(name, kw, A, grid=data, post=False)
             B_post = sm.build_smoother(name, kw, A, grid=data, post=True)
             R = P = Pi = None
-            if not last and self.coarsen_axes is not None:
-                axes = [a for a, (n, c) in enumerate(zip(data.shape, datas[l + 1].shape)) if n != c]
-                Pm = prolongation_axes(data.shape, self.bc, axes)
-                scale = 0.5 ** len(axes) if self.restriction == "full-weighting" else 1.0
-                P, R = MatrixOperator(Pm.astype(self.cycle_dtype)), MatrixOperator((Pm.T * scale).tocsr().astype(self.cycle_dtype))
-            elif not last and self._uniform_coarse and is_nonnested_step(tuple(data.shape), tuple(datas[l + 1].shape),
-                                                                         self.bc):
-                # non-nested uniform coarse grid: linear interpolation between the grids, no injection
+            if not last and self._uniform_coarse and is_nonnested_step(tuple(data.shape), tuple(datas[l + 1].shape),
+                                                                       self.bc):
+                # non-nested uniform coarse grid: linear interpolation between the grids (identity along the
+                # axes semi-coarsening keeps), no injection
                 cs = tuple(datas[l + 1].shape)
                 Pm = prolongation(data.shape, self.bc, self.interpolation, coarse_shape=cs).astype(self.cycle_dtype)
                 Rm = restriction(data.shape, self.bc, self.interpolation, self.restriction, coarse_shape=cs)
                 P, R = MatrixOperator(Pm), MatrixOperator(Rm.astype(self.cycle_dtype))
+            elif not last and self.coarsen_axes is not None:
+                axes = [a for a, (n, c) in enumerate(zip(data.shape, datas[l + 1].shape)) if n != c]
+                Pm = prolongation_axes(data.shape, self.bc, axes)
+                scale = 0.5 ** len(axes) if self.restriction == "full-weighting" else 1.0
+                P, R = MatrixOperator(Pm.astype(self.cycle_dtype)), MatrixOperator((Pm.T * scale).tocsr().astype(self.cycle_dtype))
             elif not last:
                 Pm = prolongation(data.shape, self.bc, self.interpolation).astype(self.cycle_dtype)
                 Rm = restriction(data.shape, self.bc, self.interpolation, self.restriction).astype(self.cycle_dtype)

@@ -39,11 +39,15 @@ __all__ = ["NonNestedTransfer", "is_nonnested_step"]
 
 
 def is_nonnested_step(fine_shape: tuple, coarse_shape: tuple, bc: str) -> bool:
-    """Whether ``coarse_shape`` is a coarser grid of ``fine_shape`` that is not the nested halving."""
-    if len(fine_shape) != len(coarse_shape):
+    """Whether ``coarse_shape`` is a coarser grid of ``fine_shape`` that some coarsened axis does not nest in.
+
+    Every axis keeps its size or gets coarser (semi-coarsening keeps some);
+    the step is non-nested when an axis that changes is not the nested
+    halving ``2 m + 1 -> m`` (Dirichlet) / ``2 m - 1 -> m`` (Neumann)."""
+    if len(fine_shape) != len(coarse_shape) or not all(0 < c <= n for n, c in zip(fine_shape, coarse_shape)):
         return False
-    halving = all(c == coarsen_size(n, bc) and nested(n, bc) for n, c in zip(fine_shape, coarse_shape))
-    return not halving and all(0 < c < n for n, c in zip(fine_shape, coarse_shape))
+    changed = [(n, c) for n, c in zip(fine_shape, coarse_shape) if c != n]
+    return bool(changed) and not all(c == coarsen_size(n, bc) and nested(n, bc) for n, c in changed)
 
 
 def _kernels():
@@ -62,7 +66,8 @@ class NonNestedTransfer:
     Parameters
     ----------
     fine, coarse : StencilOperator
-        The operators of the two levels (same dimension, every axis coarser).
+        The operators of the two levels (same dimension; every axis coarser
+        or, semi-coarsening, kept).
     """
 
     fused = False
@@ -76,19 +81,21 @@ class NonNestedTransfer:
             raise ValueError(f"coarse level {cs} is not a non-nested coarser grid of {fs}")
         self.fine, self.coarse, self.dim = fine, coarse, len(fs)
         self.off = 1 if bc == "dirichlet" else 0
-        self.w = [interpolation_weights(n, c, bc) for n, c in zip(fs, cs)]
-        self.w = [(lo, hi, wlo.astype(fine.dtype), whi.astype(fine.dtype)) for lo, hi, wlo, whi in self.w]
+        #: the axes that change (semi-coarsening keeps the others: identity there)
+        self.axes = tuple(a for a, (n, c) in enumerate(zip(fs, cs)) if c != n)
+        self.w = {a: interpolation_weights(fs[a], cs[a], bc) for a in self.axes}
+        self.w = {a: (lo, hi, wlo.astype(fine.dtype), whi.astype(fine.dtype)) for a, (lo, hi, wlo, whi) in self.w.items()}
         self.scale = float(nonnested_scale(fs, cs, bc))
         dt = fine.dtype
-        # intermediate shapes: prolongation goes from the last axis to the first, restriction the other way
-        self._pro = []  # scratch of P: after axis d-1, d-2, ..., 1 (axis 0 adds into u)
+        # intermediate shapes: prolongation goes from the last changed axis to the first, restriction the other way
+        self._pro = []  # scratch of P after each changed axis but the first (which adds into u)
         shape = list(cs)
-        for a in range(self.dim - 1, 0, -1):
+        for a in reversed(self.axes[1:]):
             shape[a] = fs[a]
             self._pro.append(np.zeros(shape, dtype=dt))
-        self._res = []  # scratch of R: after axis 0, 1, ..., d-2 (axis d-1 writes the output)
+        self._res = []  # scratch of R after each changed axis but the last (which writes the output)
         shape = list(fs)
-        for a in range(self.dim - 1):
+        for a in self.axes[:-1]:
             shape[a] = cs[a]
             self._res.append(np.zeros(shape, dtype=dt))
         self.r = np.zeros(fs, dtype=dt)
@@ -118,10 +125,10 @@ class NonNestedTransfer:
 
     def restrict_into(self, r: np.ndarray, out: np.ndarray) -> None:
         """``out = R r``."""
-        src = r
-        for a in range(self.dim):
-            dst = out if a == self.dim - 1 else self._res[a]
-            self._restrict(src, dst, a, self.scale if a == self.dim - 1 else 1.0)
+        src, last = r, len(self.axes) - 1
+        for k, a in enumerate(self.axes):
+            dst = out if k == last else self._res[k]
+            self._restrict(src, dst, a, self.scale if k == last else 1.0)
             src = dst
 
     def restrict_residual_into(self, U: np.ndarray, F: np.ndarray, out: np.ndarray) -> None:
@@ -139,11 +146,11 @@ class NonNestedTransfer:
     def prolong_add(self, u: np.ndarray, E: np.ndarray) -> None:
         """``u += P E`` (``u`` may be float64 while ``E`` is float32)."""
         src = E
-        for k, a in enumerate(range(self.dim - 1, 0, -1)):
+        for k, a in enumerate(reversed(self.axes[1:])):
             dst = self._pro[k]
             self._interp(src, dst, a, False)
             src = dst
-        self._interp(src, u, 0, True)
+        self._interp(src, u, self.axes[0], True)
 
     def nbytes(self) -> int:
         return sum(a.nbytes for a in self._pro + self._res + [self.r])

@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from ...coarsening import coarsen_size, nested
+from ...coarsening import coarsen_size, nested, uniform_coarse_size
 from ...problems.grid import GridLevelData, GridProblem
 
 __all__ = ["semi_level_data", "semi_support", "coarsened_axes", "SemiTransfer"]
@@ -57,18 +57,26 @@ def semi_support(problem: Any, shapes: list) -> tuple[bool, str]:
     """Whether the semi-coarsened ``shapes`` can be re-discretised (and so run on the structured path).
 
     Every coarsened axis of every step must have an odd size (nested, uniform
-    coarse grids); finite differences only (the P1 stiffness on a stretched
-    grid is not the rescaled 5-point stencil).
+    coarse grids), or, for constant-coefficient Dirichlet problems, coarsen
+    to :func:`mgcore.coarsening.uniform_coarse_size` (a non-nested uniform
+    grid, linked by a :class:`~.nonnested.NonNestedTransfer`); finite
+    differences only (the P1 stiffness on a stretched grid is not the
+    rescaled 5-point stencil).
     """
     if not isinstance(problem, GridProblem):
         return False, f"problem is a {type(problem).__name__}, not a structured GridProblem"
     if problem.discretization != "fd":
         return False, f"semi-coarsened levels are re-discretised for finite differences only, not {problem.discretization!r}"
+    constant = problem.bc == "dirichlet" and problem.uniform_cell_value() is not None
     for prev, shape in zip(shapes[:-1], shapes[1:]):
         for n, c in zip(prev, shape):
-            if n != c and not (c == coarsen_size(n, problem.bc) and nested(n, problem.bc)):
-                return False, (f"semi-coarsening {tuple(prev)} to {tuple(shape)} does not give a uniform coarse grid "
-                               f"(sizes 2^k - 1, Dirichlet, or 2^k + 1, Neumann, per coarsened axis)")
+            if n == c or (c == coarsen_size(n, problem.bc) and nested(n, problem.bc)):
+                continue
+            if constant and c == uniform_coarse_size(n, problem.bc):
+                continue  # non-nested uniform grid of the same domain (constant coefficients)
+            return False, (f"semi-coarsening {tuple(prev)} to {tuple(shape)} does not give a uniform coarse grid "
+                           f"(sizes 2^k - 1, Dirichlet, or 2^k + 1, Neumann, per coarsened axis; other sizes for "
+                           f"constant-coefficient Dirichlet problems only)")
     return True, ""
 
 
@@ -108,13 +116,14 @@ def semi_level_data(problem: GridProblem, shapes: list) -> list:
     out = [fine]
     h, scale, dim = fine.h, fine.scale, problem.dim
     k = problem.uniform_cell_value() if problem.bc == "dirichlet" else None
-    counts = [0] * dim
+    fac = [1.0] * dim  # (h / H_k)^2 per axis: 1/4 per nested halving, ((c + 1)/(n + 1))^2 per non-nested step
     cells = None if k is not None else problem.cells
     for prev, shape in zip(shapes[:-1], shapes[1:]):
         axes = coarsened_axes(prev, shape)
         for a in axes:
-            counts[a] += 1
-        aniso = tuple(float(problem.aniso[a]) * 0.25 ** counts[a] for a in range(dim))
+            fac[a] *= 0.25 if shape[a] == coarsen_size(prev[a], problem.bc) and nested(prev[a], problem.bc) else (
+                (shape[a] + 1) / (prev[a] + 1)) ** 2
+        aniso = tuple(float(problem.aniso[a]) * fac[a] for a in range(dim))
         if k is not None:
             out.append(GridLevelData(shape, h, problem.bc, None, scale, None, uniform=tuple(k * w for w in aniso)))
             continue
