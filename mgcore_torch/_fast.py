@@ -1,24 +1,31 @@
-"""In-place strided kernels of the torch solver's red-black V-cycle levels.
+"""In-place colour-array kernels of the torch solver's red-black levels.
 
-A level of the torch hierarchy keeps its iterate in a zero-padded buffer
-``U`` of shape ``(N, 1, n_1 + 2, ..., n_d + 2)``.  For a (2d+1)-point stencil
-the red (even index sum) and black unknowns form ``2^(d-1)`` stride-2
-sub-lattices each, and their neighbours are shifted stride-2 views of the
-same buffer, so a Gauss-Seidel half-sweep over one colour is
+A level of the torch hierarchy pads its grid with zeros to a box whose
+lengths along every axis but the first are odd.  Then the parity of a
+point's flat (C-order) index is the parity of its index sum, so the red
+(even index sum) and the black unknowns are the even and the odd flat
+indices: each colour is stored as one contiguous array, and for a
+(2d+1)-point stencil the neighbours of all points of one colour are
+*shifted slices* of the other colour's array (a flat offset ``+-S_k``, odd,
+becomes a compact offset ``(+-S_k + 2 par - 1) / 2``).  A Gauss-Seidel
+half-sweep over one colour,
 
 ``u_p <- (f_p + sum_q w_pq u_q) / a_pp``   for every ``p`` of the colour,
 
-a handful of in-place operations on views that touch only that colour and
-allocate nothing (the red-black ordering of Trottenberg, Oosterlee & Schüller,
-*Multigrid*, 2001, §2.1 / §3.3.1, written with strided views).  The residual
-``f - A u`` is written into a zero-padded buffer, restricted by full weighting
-(the stride-2 convolution with ``K_R / 2^d`` of He & Xu, MgNet, 2019,
-Lemma 4.1, eq. 4.13) as one separable three-tap sum per axis, and the
-bilinear prolongation (its transpose, eq. 4.7-4.9) is added into the interior
-of ``U`` in the same separable way.  The arithmetic is that of the general
-path (:class:`mgcore_torch.smoothers.RedBlackGaussSeidel`,
+is then ``2d`` contiguous in-place operations over half the unknowns, with
+``D^{-1} f`` computed once per right-hand side (red-black ordering:
+Trottenberg, Oosterlee & Schüller, *Multigrid*, 2001, §2.1.2 and §3.3.1).
+
+After red-black pre-smoothing the residual of the colour swept last is zero
+up to round-off, so only the other colour's residual is evaluated.  The
+full-weighting restriction (the stride-2 convolution with ``K_R / 2^d`` of
+He & Xu, MgNet, 2019, Lemma 4.1, eq. 4.13) and the bilinear / trilinear
+prolongation (its transpose, eq. 4.7-4.9) are sums over the ``3^d`` kernel
+taps: the fine points one tap away from all coarse points form one strided
+view of one colour array (:meth:`LevelKernels._taps`).  The arithmetic is
+that of the general path (:class:`mgcore_torch.smoothers.RedBlackGaussSeidel`,
 :class:`mgcore_torch.operators.StridedConv`, ``TransposedConv``) up to the
-order of the floating-point operations.
+order of the floating-point operations (and the round-off residual dropped).
 """
 
 from __future__ import annotations
@@ -59,12 +66,13 @@ def _standard_factor(kernel: torch.Tensor, dim: int) -> float | None:
 class LevelKernels:
     """Buffers and strided kernels of one level (constant or variable coefficients).
 
-    The padded buffers have an odd length along every axis but the first (one
+    The padded box has an odd length along every axis but the first (one
     extra zero plane where ``n + 2`` is even), so that the parity of a point's
-    flat (C-order) index within a sample is the parity of its index sum: the
-    points of one colour are the even (or odd) flat indices, a single stride-2
-    view, and their neighbours are the same view shifted by ``+-1`` or
-    ``+-`` an axis stride.
+    flat (C-order) index within a sample is the parity of its index sum; the
+    points of each flat parity are kept as one contiguous array (the colour
+    arrays ``C[0]``, ``C[1]``), and the padded natural buffer ``U`` is used
+    only to take an iterate in and give it back.  Buffers are allocated per
+    batch size, dtype and device on first use (the last few are kept).
 
     Parameters
     ----------
@@ -153,6 +161,10 @@ class LevelKernels:
         st = self._cache.get(key)
         if st is not None:
             return st
+        while len(self._cache) >= 4:  # keep the buffers of the last few batch sizes / dtypes
+            old = self._cache.pop(next(iter(self._cache)))
+            if old.get("stale"):
+                self.store(old)
         d, shape, P = self.dim, self.shape, self.padded
         T = int(np.prod(P))
         U = torch.zeros((N, 1) + P, dtype=dtype, device=device)

@@ -125,3 +125,13 @@ def test_solver_float32_and_mixed_with_fused_levels():
     assert mixed.converged and single.converged
     assert float((mixed.x - ref.x).abs().max()) <= 1e-7 * float(ref.x.abs().max())
     assert float((single.x.double() - ref.x).abs().max()) <= 1e-4 * float(ref.x.abs().max())
+
+
+def test_fused_buffers_per_batch_size_and_dtype():
+    problem = poisson(2, 31)
+    h = poisson_hierarchy(problem, coarse_size=9)
+    ref = poisson_hierarchy(problem, coarse_size=9, fused=False)
+    for N in (1, 3, 2, 5, 4, 1):  # more batch sizes than the buffers kept
+        f = _rhs(problem, N, torch.float64, N)
+        assert _relerr(cycle(h, f, None, "V", 2, 2), cycle(ref, f, None, "V", 2, 2)) <= 1e-12
+    assert len(h.levels[0].kernels._cache) <= 4
