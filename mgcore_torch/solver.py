@@ -299,7 +299,7 @@ class TorchMultigridSolver(MultigridFrontend):
 
     def _stationary_step(self, kind, b, x):
         if self.precision == "mixed":
-            r = b if x is None else b - self.A(x)
+            r = b if x is None else self.A.residual(b, x)  # a reused buffer, copied by the cast
             e = self._run_cycle(kind, r.to(self.cycle_dtype), None).to(self.dtype)
             return e if x is None else x + e
         return self._run_cycle(kind, b, x)
