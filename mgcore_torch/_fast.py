@@ -119,6 +119,13 @@ class LevelKernels:
             self._np = {"w": w, "diag": diag, "dinv": 1.0 / diag}
         self._cache: dict = {}
 
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        if any(st.get("stale") for st in self._cache.values()):
+            self.sync_all()
+        state["_cache"] = {}  # buffers are rebuilt on first use
+        return state
+
     # ------------------------------------------------------------------ checks
     def applies(self, coarse_level_shape: tuple | None) -> bool:
         if coarse_level_shape is None:

@@ -135,3 +135,15 @@ def test_fused_buffers_per_batch_size_and_dtype():
         f = _rhs(problem, N, torch.float64, N)
         assert _relerr(cycle(h, f, None, "V", 2, 2), cycle(ref, f, None, "V", 2, 2)) <= 1e-12
     assert len(h.levels[0].kernels._cache) <= 4
+
+
+def test_solver_with_fused_levels_pickles():
+    import pickle
+
+    problem = poisson(2, 63)
+    solver = TorchMultigridSolver(problem)
+    b = _rhs(problem, 1, torch.float64, 9)[0, 0]
+    first = solver.solve(b, rtol=1e-9)
+    clone = pickle.loads(pickle.dumps(solver))
+    again = clone.solve(b, rtol=1e-9)
+    assert again.iterations == first.iterations and torch.allclose(again.x, first.x, rtol=0, atol=1e-12)
