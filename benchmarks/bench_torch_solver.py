@@ -1,6 +1,6 @@
-"""Fixed-kernel torch multigrid vs the sparse multigrid on 2D Poisson.
+"""Fixed-kernel torch multigrid vs the sparse multigrid on 2D and 3D Poisson.
 
-Solves ``-Delta u = 1`` (5-point stencil, Dirichlet, He & Xu, MgNet, 2019, eq. 5.3-5.5)
+Solves ``-Delta u = 1`` (5-point / 7-point stencil, Dirichlet, He & Xu, MgNet, 2019, eq. 5.3-5.5)
 with V(2,2) red-black Gauss-Seidel cycles to ``rtol`` (default 1e-8) with
 
 * :class:`mgcore_torch.linear.TorchMultigridSolver` (conv / stencil
@@ -10,15 +10,17 @@ with V(2,2) red-black Gauss-Seidel cycles to ``rtol`` (default 1e-8) with
   reference hierarchy of scipy CSR matrices run by the same core cycle
   (labelled ``scipy-csr``),
 
-and prints a table (setup, solve, iterations, convergence factor, ratio of
-the torch solve time to the sparse one) and writes JSON to
+and prints a table (setup, solve, seconds per cycle, iterations, convergence
+factor, ratio of the torch seconds per cycle to the sparse ones, measured in
+the same run, best of ``--repeat``) and writes JSON to
 ``benchmarks/results/torch_solver.json``.
 
 Examples
 --------
-CPU table (n = 255, 511, 1023; 1 and 2 torch threads)::
+CPU table (2D n = 255, 511, 1023 and 3D n = 63, 127; 1 and 2 torch threads)::
 
     python benchmarks/bench_torch_solver.py
+    python benchmarks/bench_torch_solver.py --sizes 511 1023 --sizes3d 63 127 --precision float64
     python benchmarks/bench_torch_solver.py --quick
 
 GPU target (one 4095^2 solve; no sparse comparison)::
@@ -179,7 +181,8 @@ def time_sparse(problem, b, threads, rtol, repeat):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", type=int, nargs="+", default=[255, 511, 1023], help="grid sizes n (2^k - 1)")
+    ap.add_argument("--sizes", type=int, nargs="*", default=[255, 511, 1023], help="2D grid sizes n (2^k - 1)")
+    ap.add_argument("--sizes3d", type=int, nargs="*", default=[63, 127], help="3D grid sizes n (2^k - 1)")
     ap.add_argument("--size", type=int, default=None, help="a single grid size (e.g. 4095 on a GPU); skips the sparse solver")
     ap.add_argument("--device", default="cpu", help="torch device: cpu or cuda")
     ap.add_argument("--precision", nargs="+", default=["float64", "mixed"], choices=["float64", "float32", "mixed"],
@@ -193,26 +196,26 @@ def main(argv=None):
     ap.add_argument("--output", default=str(DEFAULT_OUT))
     args = ap.parse_args(argv)
 
-    sizes = args.sizes
+    cases = [(2, n) for n in args.sizes] + [(3, n) for n in args.sizes3d]
     if args.quick:
-        sizes, args.threads, args.repeat = [255, 511], [1], 1
+        cases, args.threads, args.repeat = [(2, 255), (2, 511), (3, 63)], [1], 1
     skip_sparse = args.no_sparse
     if args.size is not None:
-        sizes, skip_sparse = [args.size], True
+        cases, skip_sparse = [(2, args.size)], True
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         ap.error("--device cuda requested but torch.cuda.is_available() is False")
     device_name = torch.cuda.get_device_name(torch.device(args.device)) if args.device.startswith("cuda") else platform.processor() or "cpu"
 
     rows = []
-    header = f"{'n':>6} {'thr':>3} {'backend':<12} {'precision':<9} {'setup s':>8} {'solve s':>8} {'s/cycle':>8} {'iters':>5} {'factor':>7} {'torch/sparse':>12}"
-    print(f"# 2D Poisson, V(2,2) RB-GS, rtol={args.rtol:g}, device={args.device} ({device_name}), torch {torch.__version__}")
+    header = f"{'dim':>3} {'n':>6} {'thr':>3} {'backend':<12} {'precision':<9} {'setup s':>8} {'solve s':>8} {'s/cycle':>8} {'iters':>5} {'factor':>7} {'torch/sparse':>12}"
+    print(f"# Poisson (2D 5-point, 3D 7-point), V(2,2) RB-GS, rtol={args.rtol:g}, device={args.device} ({device_name}), torch {torch.__version__}")
     print(header)
     print("-" * len(header))
     notes = set()
     for threads in args.threads:
         torch.set_num_threads(threads)
-        for n in sizes:
-            problem = poisson(2, n)
+        for dim, n in cases:
+            problem = poisson(dim, n)
             b = problem.rhs(1.0)
             s_solve = None
             if not skip_sparse:
@@ -220,35 +223,38 @@ def main(argv=None):
                 if why:
                     notes.add(f"sparse solver unavailable ({why}); compared with the scipy CSR reference")
                 srec = {
-                    "n": n, "threads": threads, "backend": name, "device": "cpu", "precision": "float64",
+                    "dim": dim, "n": n, "threads": threads, "backend": name, "device": "cpu", "precision": "float64",
                     "setup_seconds": s_setup, "solve_seconds": s_solve, "iterations": s_res.iterations,
                     "convergence_factor": s_res.convergence_factor, "converged": s_res.converged,
                     "seconds_per_cycle": s_solve / max(s_res.iterations, 1),
                 }
                 rows.append(srec)
-                print(f"{n:>6} {threads:>3} {name:<12} {'float64':<9} {s_setup:8.3f} {s_solve:8.3f} {srec['seconds_per_cycle']:8.4f} "
+                print(f"{dim:>3} {n:>6} {threads:>3} {name:<12} {'float64':<9} {s_setup:8.3f} {s_solve:8.3f} {srec['seconds_per_cycle']:8.4f} "
                       f"{s_res.iterations:>5} {s_res.convergence_factor:7.4f} {'':>12}")
             for precision in args.precision:
                 setup, solve, res = time_torch(problem, b, args.device, precision, args.rtol, args.repeat, args.cuda_graph)
                 rec = {
-                    "n": n, "threads": threads, "backend": "torch", "device": args.device, "precision": precision,
+                    "dim": dim, "n": n, "threads": threads, "backend": "torch", "device": args.device, "precision": precision,
                     "cuda_graph": bool(args.cuda_graph and args.device.startswith("cuda")), "setup_seconds": setup,
                     "solve_seconds": solve, "iterations": res.iterations, "convergence_factor": res.convergence_factor,
                     "converged": res.converged, "seconds_per_cycle": solve / max(res.iterations, 1),
                 }
                 ratio = ""
                 if s_solve is not None:
-                    rec["ratio_to_sparse"] = solve / s_solve
+                    # per cycle, so that the ratio is at equal cycles even if the counts differ
+                    rec["ratio_to_sparse"] = rec["seconds_per_cycle"] / srec["seconds_per_cycle"]
+                    rec["ratio_solve_to_sparse"] = solve / s_solve
                     ratio = f"{rec['ratio_to_sparse']:12.2f}"
                 rows.append(rec)
-                print(f"{n:>6} {threads:>3} {'torch':<12} {precision:<9} {setup:8.3f} {solve:8.3f} {rec['seconds_per_cycle']:8.4f} "
+                print(f"{dim:>3} {n:>6} {threads:>3} {'torch':<12} {precision:<9} {setup:8.3f} {solve:8.3f} {rec['seconds_per_cycle']:8.4f} "
                       f"{res.iterations:>5} {res.convergence_factor:7.4f} {ratio}")
     for note in sorted(notes):
         print(f"note: {note}")
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     payload = {
-        "benchmark": "torch fixed-kernel multigrid vs sparse multigrid, 2D Poisson, V(2,2) RB-GS",
+        "benchmark": "torch fixed-kernel multigrid vs sparse multigrid, 2D/3D Poisson, V(2,2) RB-GS",
+        "ratio": "torch seconds per cycle / sparse seconds per cycle (same run, best of --repeat)",
         "rtol": args.rtol, "torch": torch.__version__, "device": args.device, "device_name": device_name,
         "cpu_count": os.cpu_count(), "time": time.strftime("%Y-%m-%d %H:%M:%S"), "notes": sorted(notes), "results": rows,
     }
