@@ -147,3 +147,22 @@ def test_solver_with_fused_levels_pickles():
     clone = pickle.loads(pickle.dumps(solver))
     again = clone.solve(b, rtol=1e-9)
     assert again.iterations == first.iterations and torch.allclose(again.x, first.x, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("kw,kind", [
+    (dict(dim=2, n=63, coefficient=lambda x, y: 1 + 999 * (x > 0.5)), "V"),
+    (dict(dim=3, n=17, bc="neumann"), "W"),
+    (dict(dim=2, n=63, eps=0.1), "F"),
+])
+def test_fused_solver_equals_sparse_assembled_path(kw, kind):
+    from mgcore.sparse import MultigridSolver
+
+    problem = poisson(**kw)
+    b = _rhs(problem, 1, torch.float64, 10)[0, 0].numpy().ravel()
+    sparse = MultigridSolver(problem, smoother="rbgs", coarse="rediscretize", fast=False, coarse_size=30)
+    solver = TorchMultigridSolver(problem, smoother="rbgs", coarse_size=30)
+    assert all(lvl.kernels is not None for lvl in solver.hierarchy.levels[:-1])
+    ref = sparse.solve(b, rtol=1e-30, atol=1e-300, maxiter=4, cycle=kind)
+    out = solver.solve(b, rtol=1e-30, atol=1e-300, maxiter=4, cycle=kind)
+    assert np.abs(out.x - ref.x).max() <= 1e-11 * np.abs(ref.x).max()
+    assert np.allclose(out.residuals, ref.residuals, rtol=1e-8, atol=1e-13 * ref.residuals[0])
