@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["coarsen_size", "can_coarsen", "nested", "uniform_coarse_size", "level_shapes", "DEFAULT_COARSE_SIZE", "InsufficientMemoryError",
+__all__ = ["coarsen_size", "can_coarsen", "nested", "uniform_coarse_size", "is_nonnested_step", "level_shapes", "DEFAULT_COARSE_SIZE", "InsufficientMemoryError",
            "available_memory", "check_memory"]
 
 #: Default largest coarsest level (unknowns), solved exactly.
@@ -78,6 +78,18 @@ def uniform_coarse_size(n: int, bc: str) -> int:
         k -= 1
         c = 2**k - 1 if bc == "dirichlet" else 2**k + 1
     return max(c, 1)
+
+
+def is_nonnested_step(fine_shape: tuple, coarse_shape: tuple, bc: str) -> bool:
+    """Whether ``coarse_shape`` is a coarser grid of ``fine_shape`` that some coarsened axis does not nest in.
+
+    Every axis keeps its size or gets coarser (semi-coarsening keeps some);
+    the step is non-nested when an axis that changes is not the nested
+    halving ``2 m + 1 -> m`` (Dirichlet) / ``2 m - 1 -> m`` (Neumann)."""
+    if len(fine_shape) != len(coarse_shape) or not all(0 < c <= n for n, c in zip(fine_shape, coarse_shape)):
+        return False
+    changed = [(n, c) for n, c in zip(fine_shape, coarse_shape) if c != n]
+    return bool(changed) and not all(c == coarsen_size(n, bc) and nested(n, bc) for n, c in changed)
 
 
 def level_shapes(shape: tuple, bc: str, max_levels: int | None = None, coarse_size: int = DEFAULT_COARSE_SIZE,

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from mgcore.coarsening import is_nonnested_step
 from mgcore.config import parse_smoother_spec
 from mgcore.hierarchy import Hierarchy, Level
 from mgcore.problems.grid import GridLevelData, GridProblem
@@ -15,7 +16,8 @@ from mgcore.problems.grid import GridLevelData, GridProblem
 from ._fast import FusedLevel, LevelKernels, _standard_factor
 from ._stencils import restriction_kernel, transfer_kernel
 from .operators import (
-    IMPLEMENTATIONS, Injection, MatrixOperator, StencilOperator, StridedConv, TransposedConv, _check_device, _check_dtype,
+    IMPLEMENTATIONS, Injection, MatrixOperator, NonNestedProlongation, NonNestedRestriction, StencilOperator, StridedConv,
+    TransposedConv, _check_device, _check_dtype,
 )
 from .smoothers import SMOOTHERS, build_smoother
 
@@ -37,7 +39,20 @@ def level_data_list(problem: GridProblem, max_levels: int | None = None, coarse_
         raise ValueError(f"max_levels must be an int >= 1 or None, got {max_levels!r}")
     if isinstance(coarse_size, bool) or not isinstance(coarse_size, int) or coarse_size < 1:
         raise ValueError(f"coarse_size must be an int >= 1, got {coarse_size!r}")
-    return problem.hierarchy_data(max_levels, coarse_size)
+    from mgcore.coarsening import level_shapes
+
+    # sizes that do not nest coarsen to uniform grids where the stencil can be re-discretised there
+    uniform = problem.rediscretizes_nonnested(problem.level_data(), problem.shape)
+    datas = problem.hierarchy_data(shapes=level_shapes(problem.shape, problem.bc, max_levels, coarse_size,
+                                                       uniform_coarse=uniform))
+    bad = [d.shape for d in datas if not isinstance(d, GridLevelData)]
+    if bad:
+        raise ValueError(
+            f"grid {problem.shape} coarsens to {bad[0]}, which is not a uniform grid the torch backend can "
+            "re-discretise (variable coefficients on a size that is not 2^k - 1 / 2^k + 1 per axis); use such a "
+            "size, or the sparse backend (mgcore.sparse.MultigridSolver: Galerkin coarse levels)"
+        )
+    return datas
 
 
 def _dense_coarse_solve(data: GridLevelData, singular: bool, dtype, device) -> MatrixOperator:
@@ -170,7 +185,16 @@ def poisson_hierarchy(
         B = build_smoother(name, opts, A, data, post=False)
         B_post = build_smoother(name, opts, A, data, post=True) if name == "red-black" else None
         R = P = Pi = coarse = None
-        if l < J - 1:
+        if l < J - 1 and is_nonnested_step(tuple(data.shape), tuple(datas[l + 1].shape), data.bc):
+            # a uniform coarse grid that does not nest (mgcore.coarsening.uniform_coarse_size)
+            if interpolation != "bilinear" or restriction != "full-weighting":
+                raise ValueError(f"grid {tuple(data.shape)} coarsens to the non-nested grid {tuple(datas[l + 1].shape)}: "
+                                 "only interpolation='bilinear' with restriction='full-weighting' is defined there")
+            R = NonNestedRestriction(data.shape, datas[l + 1].shape, data.bc, dtype=dtype, device=device)
+            P = NonNestedProlongation(data.shape, datas[l + 1].shape, data.bc, dtype=dtype, device=device)
+            spec = projections[l]
+            Pi = R if (isinstance(spec, str) and spec == "injection") else _projection(spec, data, R, dtype, device)
+        elif l < J - 1:
             R = StridedConv(KR, data.bc)
             P = TransposedConv(KP, data.bc)
             Pi = _projection(projections[l], data, R, dtype, device)

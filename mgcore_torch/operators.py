@@ -294,3 +294,74 @@ class PointwiseScaling(nn.Module):
         return (self.scalar if self.weight is None else self.weight) * r
 
 
+
+
+class _AxisInterpolation(nn.Module):
+    """Linear interpolation between two uniform grids that do not nest, one axis at a time.
+
+    The weights are :func:`mgcore.sparse.transfers.interpolation_weights`
+    (fine node ``j`` gets ``wlo[j] e[lo[j]] + whi[j] e[hi[j]]``); axes that
+    keep their size are the identity.  Tensors are ``(N, C, *grid)``.
+    """
+
+    def __init__(self, fine_shape: tuple, coarse_shape: tuple, bc: str, dtype=torch.float64, device="cpu"):
+        super().__init__()
+        from mgcore.sparse.transfers import interpolation_weights  # numpy only
+
+        self.fine_shape, self.coarse_shape = tuple(fine_shape), tuple(coarse_shape)
+        self.axes = tuple(a for a, (n, c) in enumerate(zip(fine_shape, coarse_shape)) if n != c)
+        dt, dev = _check_dtype(dtype), _check_device(device)
+        for a in self.axes:
+            lo, hi, wlo, whi = interpolation_weights(fine_shape[a], coarse_shape[a], bc)
+            shape = [1] * (len(fine_shape) + 2)
+            shape[a + 2] = fine_shape[a]
+            self.register_buffer(f"lo{a}", torch.as_tensor(lo, device=dev))
+            self.register_buffer(f"hi{a}", torch.as_tensor(hi, device=dev))
+            self.register_buffer(f"wlo{a}", torch.as_tensor(wlo, dtype=dt, device=dev).reshape(shape))
+            self.register_buffer(f"whi{a}", torch.as_tensor(whi, dtype=dt, device=dev).reshape(shape))
+
+    def _w(self, a: int):
+        return getattr(self, f"lo{a}"), getattr(self, f"hi{a}"), getattr(self, f"wlo{a}"), getattr(self, f"whi{a}")
+
+    def interpolate(self, e: torch.Tensor) -> torch.Tensor:
+        for a in reversed(self.axes):
+            lo, hi, wlo, whi = self._w(a)
+            e = wlo * e.index_select(a + 2, lo) + whi * e.index_select(a + 2, hi)
+        return e
+
+    def transpose(self, r: torch.Tensor) -> torch.Tensor:
+        for a in self.axes:
+            lo, hi, wlo, whi = self._w(a)
+            shape = list(r.shape)
+            shape[a + 2] = self.coarse_shape[a]
+            out = r.new_zeros(shape)
+            out.index_add_(a + 2, lo, wlo * r)
+            out.index_add_(a + 2, hi, whi * r)
+            r = out
+        return r
+
+
+class NonNestedRestriction(_AxisInterpolation):
+    """Full weighting ``R = P^T prod_k h_k / H_k`` onto a uniform grid that does not nest in the fine one.
+
+    The counterpart of :class:`StridedConv` for sizes that are not ``2^k - 1``
+    (:func:`mgcore.coarsening.uniform_coarse_size`); equals
+    :func:`mgcore.sparse.transfers.restriction` with ``coarse_shape``.
+    """
+
+    def __init__(self, fine_shape: tuple, coarse_shape: tuple, bc: str, dtype=torch.float64, device="cpu"):
+        super().__init__(fine_shape, coarse_shape, bc, dtype, device)
+        from mgcore.sparse.transfers import nonnested_scale
+
+        self.scale = float(nonnested_scale(self.fine_shape, self.coarse_shape, bc))
+
+    def forward(self, r: torch.Tensor) -> torch.Tensor:
+        return self.scale * self.transpose(r)
+
+
+class NonNestedProlongation(_AxisInterpolation):
+    """Linear interpolation ``P`` from a uniform grid that does not nest in the fine one (the counterpart of
+    :class:`TransposedConv`; equals :func:`mgcore.sparse.transfers.prolongation` with ``coarse_shape``)."""
+
+    def forward(self, e: torch.Tensor) -> torch.Tensor:
+        return self.interpolate(e)

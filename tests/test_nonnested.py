@@ -162,3 +162,26 @@ def test_one_axis_nonnested_transfer_matches_the_matrices():
     want = u.ravel() + prolongation(shapes[0], "dirichlet", coarse_shape=shapes[1]) @ e.ravel()
     T.prolong_add(u, e)
     np.testing.assert_allclose(u.ravel(), want, rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("shape, bc", [((100, 100), "dirichlet"), ((60, 41), "dirichlet"), ((20, 20, 20), "dirichlet"),
+                                       ((40, 40), "neumann")])
+def test_torch_backend_runs_sizes_that_do_not_nest_with_the_same_iterates(shape, bc):
+    torch = pytest.importorskip("torch")
+    from mgcore_torch import TorchMultigridSolver
+
+    p = GridProblem(shape, bc=bc)
+    b = p.rhs(lambda *x: np.prod([np.cos(np.pi * xi) for xi in x], axis=0)) if bc == "neumann" else p.rhs(1.0)
+    rt = TorchMultigridSolver(p, dtype=torch.float64).solve(b, rtol=1e-8)
+    rs = MultigridSolver(p).solve(b, rtol=1e-8)
+    assert rt.converged and rt.iterations == rs.iterations
+    x = rt.x.numpy() if hasattr(rt.x, "numpy") else np.asarray(rt.x)
+    np.testing.assert_allclose(x.ravel(), rs.x, rtol=1e-9, atol=1e-12)
+
+
+def test_torch_backend_names_what_it_cannot_rediscretise():
+    pytest.importorskip("torch")
+    from mgcore_torch import TorchMultigridSolver
+
+    with pytest.raises(ValueError, match="sparse backend"):
+        TorchMultigridSolver(variable2d(n=40))

@@ -42,7 +42,7 @@ from ..coarsening import check_memory, level_shapes, nested
 from ..problems.grid import GridProblem
 from ..solve import SolveResult, StopReason
 from .operators import DenseSolve, MatrixOperator, check_matrix
-from .structured.nonnested import is_nonnested_step
+from ..coarsening import is_nonnested_step
 from .transfers import injection, prolongation, prolongation_axes, restriction
 
 __all__ = ["MultigridSolver", "ACCELERATIONS", "COARSE_OPERATORS", "FastPathWarning"]

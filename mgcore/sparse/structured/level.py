@@ -198,7 +198,7 @@ class StructuredLevel(Level):
         smoothing + transfer kernels of nested full coarsening are then not
         used on this level."""
         from ...coarsening import coarsen_size
-        from .nonnested import is_nonnested_step
+        from ...coarsening import is_nonnested_step
 
         full = tuple(coarsen_size(n, self.data.bc) for n in self.grid_shape)
         if is_nonnested_step(tuple(self.grid_shape), tuple(coarse.grid_shape), self.data.bc):

@@ -33,21 +33,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...coarsening import coarsen_size, nested
+from ...coarsening import is_nonnested_step
 
 __all__ = ["NonNestedTransfer", "is_nonnested_step"]
-
-
-def is_nonnested_step(fine_shape: tuple, coarse_shape: tuple, bc: str) -> bool:
-    """Whether ``coarse_shape`` is a coarser grid of ``fine_shape`` that some coarsened axis does not nest in.
-
-    Every axis keeps its size or gets coarser (semi-coarsening keeps some);
-    the step is non-nested when an axis that changes is not the nested
-    halving ``2 m + 1 -> m`` (Dirichlet) / ``2 m - 1 -> m`` (Neumann)."""
-    if len(fine_shape) != len(coarse_shape) or not all(0 < c <= n for n, c in zip(fine_shape, coarse_shape)):
-        return False
-    changed = [(n, c) for n, c in zip(fine_shape, coarse_shape) if c != n]
-    return bool(changed) and not all(c == coarsen_size(n, bc) and nested(n, bc) for n, c in changed)
 
 
 def _kernels():
