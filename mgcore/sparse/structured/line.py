@@ -52,14 +52,17 @@ def anisotropy(data: Any) -> tuple[float, list]:
     ``data``: a :class:`GridLevelData` or the strengths array of
     :func:`direction_strengths` / :func:`strengths_from_matrix`.
     """
-    s = direction_strengths(data) if isinstance(data, GridLevelData) else np.asarray(data)
+    if isinstance(data, GridLevelData) and data.uniform is not None:
+        s = np.array([[2.0 * float(w)] for w in data.uniform])  # constant coefficients: one node says it all
+    else:
+        s = direction_strengths(data) if isinstance(data, GridLevelData) else np.asarray(data)
     s = s.reshape(s.shape[0], -1)
     hi, lo = s.max(axis=0), s.min(axis=0)
     ok = lo > 0
     ratio = np.where(ok, hi / np.where(ok, lo, 1.0), np.inf)
     worst = float(ratio.max()) if ratio.size else 1.0
     strong = ratio > ANISOTROPY_THRESHOLD
-    axes = sorted({int(a) for a in np.argmax(s[:, strong], axis=0)}) if strong.any() else []
+    axes = [int(a) for a in np.unique(np.argmax(s[:, strong], axis=0))] if strong.any() else []
     return worst, axes
 
 
@@ -70,7 +73,10 @@ def resolve_line_axes(axis: Any, data: Any) -> tuple[int, ...]:
     anisotropic nodes, else all axes in turn (alternating); ``"alternating"``:
     every axis in turn; an int: that axis.
     """
-    s = direction_strengths(data) if isinstance(data, GridLevelData) else np.asarray(data)
+    if isinstance(data, GridLevelData) and data.uniform is not None:
+        s = np.array([[2.0 * float(w)] for w in data.uniform])  # constant coefficients: no per-node arrays
+    else:
+        s = direction_strengths(data) if isinstance(data, GridLevelData) else np.asarray(data)
     dim = s.shape[0]
     if axis == "alternating":
         return tuple(range(dim))
@@ -134,12 +140,13 @@ class _AxisSweep:
         inv = np.zeros(self.view)
         cff = np.zeros(self.view)
         _lk().thomas_factors(d, lo, inv, cff)
-        self.lo = lo.astype(dtype)
-        self.inv = inv.astype(dtype)
-        self.cff = cff.astype(dtype)
-        idx = np.indices(shape)
-        parity = (idx.sum(axis=0) - idx[axis]) % 2
-        self.col = np.ascontiguousarray(np.take(parity, 0, axis=axis).reshape(A_, B), dtype=np.int8)
+        self.lo = lo.astype(dtype, copy=False)
+        self.inv = inv.astype(dtype, copy=False)
+        self.cff = cff.astype(dtype, copy=False)
+        # colour of a line: parity of the index sum over the other axes (small index arrays, not the whole grid)
+        before = np.indices(shape[:axis]).sum(axis=0).reshape(A_) if axis > 0 else np.zeros(1, dtype=np.int64)
+        after = np.indices(shape[axis + 1:]).sum(axis=0).reshape(B) if axis + 1 < len(shape) else np.zeros(1, dtype=np.int64)
+        self.col = np.ascontiguousarray((before[:, None] + after[None, :]) % 2, dtype=np.int8)
         self.y = np.zeros((L, B), dtype=dtype)
         alternating = B == 1 or bool(np.all(self.col[:, 1:] != self.col[:, :-1]))
         self._kernel = "line_correct" if alternating else "line_correct_masked"
