@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["coarsen_size", "can_coarsen", "nested", "uniform_coarse_size", "is_nonnested_step", "level_shapes", "DEFAULT_COARSE_SIZE", "InsufficientMemoryError",
+__all__ = ["coarsen_size", "can_coarsen", "nested", "uniform_coarse_size", "is_nonnested_step", "is_halving", "level_shapes", "DEFAULT_COARSE_SIZE", "InsufficientMemoryError",
            "available_memory", "check_memory"]
 
 #: Default largest coarsest level (unknowns), solved exactly.
@@ -89,7 +89,13 @@ def is_nonnested_step(fine_shape: tuple, coarse_shape: tuple, bc: str) -> bool:
     if len(fine_shape) != len(coarse_shape) or not all(0 < c <= n for n, c in zip(fine_shape, coarse_shape)):
         return False
     changed = [(n, c) for n, c in zip(fine_shape, coarse_shape) if c != n]
-    return bool(changed) and not all(c == coarsen_size(n, bc) and nested(n, bc) for n, c in changed)
+    return bool(changed) and not is_halving([n for n, _ in changed], [c for _, c in changed], bc)
+
+
+def is_halving(fine_shape: tuple, coarse_shape: tuple, bc: str) -> bool:
+    """Whether every axis of ``coarse_shape`` is the nested halving of ``fine_shape`` (``2 m + 1 -> m``
+    Dirichlet, ``2 m - 1 -> m`` Neumann)."""
+    return all(c == coarsen_size(n, bc) and nested(n, bc) for n, c in zip(fine_shape, coarse_shape))
 
 
 def level_shapes(shape: tuple, bc: str, max_levels: int | None = None, coarse_size: int = DEFAULT_COARSE_SIZE,

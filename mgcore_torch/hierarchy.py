@@ -10,7 +10,7 @@ from torch import nn
 
 from mgcore.coarsening import is_nonnested_step
 from mgcore.config import parse_smoother_spec
-from mgcore.hierarchy import Hierarchy, Level
+from mgcore.hierarchy import Hierarchy
 from mgcore.problems.grid import GridLevelData, GridProblem
 
 from ._fast import FusedLevel, LevelKernels, _standard_factor

@@ -226,17 +226,12 @@ def build_smoother(
         K = torch.tensor(np.array(spec.level_kernels(A.shape, options.get("level"))), dtype=diag.dtype, device=diag.device)
         return StencilSmoother(diag, K, spec.colours)
     if name == "polynomial":
-        from mgcore.analysis.roots import polynomial_smoother_factors  # numpy/scipy, lazily
+        from mgcore.analysis.roots import polynomial_factors_from_options  # numpy/scipy, lazily
         from mgcore.polynomials import PolynomialSmoother
 
-        precondition = options.get("precondition")
-        fac = polynomial_smoother_factors(
-            data, data.matrix(), roots=options.get("roots"), g=options.get("g"), coefficients=options.get("coefficients"),
-            precondition=precondition, degree=options.get("degree", 3), ratio=options.get("ratio", 30.0),
-            method=options.get("method", "alg3"), source=options.get("from"),
-        )
+        fac = polynomial_factors_from_options(data, data.matrix(), options)
         return PolynomialSmoother(fac["roots"], g=fac["g"], coefficients=fac["coefficients"],
-                                  M=PointwiseScaling(1.0 / diag) if precondition == "jacobi" else None)
+                                  M=PointwiseScaling(1.0 / diag) if options.get("precondition") == "jacobi" else None)
     from mgcore.spectrum import estimate_lambda_max  # noqa: E402 (lazy: scipy)
 
     if name == "richardson":

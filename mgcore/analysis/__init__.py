@@ -36,7 +36,8 @@ _LAZY = {
                           "two_grid_factor", "two_grid_symbol")},
     **{n: "roots" for n in ("alg3_roots", "chebyshev_roots_for", "equispaced_roots", "leja_order", "leja_points",
                             "max_residual", "partial_products", "poly_roots_for_kernel",
-                            "polynomial_roots_from_spectrum", "polynomial_smoother_factors", "spectrum_part")},
+                            "polynomial_factors_from_options", "polynomial_roots_from_spectrum", "polynomial_smoother_factors",
+                            "spectrum_part")},
     **{n: "symbols" for n in ("Stencil", "check_kernel", "conv_eigenvalues", "conv_matrix", "conv_singular_values",
                               "conv_symbol", "fourier_frequencies", "kernel_spectrum", "stencil_eigenvalues")},
 }

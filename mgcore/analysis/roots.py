@@ -63,6 +63,7 @@ __all__ = [
     "spectrum_part",
     "polynomial_roots_from_spectrum",
     "polynomial_smoother_factors",
+    "polynomial_factors_from_options",
     "poly_roots_for_kernel",
 ]
 
@@ -658,3 +659,12 @@ def polynomial_smoother_factors(level: Any, matrix: Any, *, roots: Any = None, g
         lmax = estimate_lambda_max(matrix, B=dinv)
         return {"roots": chebyshev_roots(int(degree), lmax / float(ratio), 1.1 * lmax), "g": None, "coefficients": None}
     return {"roots": roots, "g": g, "coefficients": coefficients}
+
+
+def polynomial_factors_from_options(level: Any, matrix: Any, options: dict) -> dict:
+    """:func:`polynomial_smoother_factors` from the registry options of ``"polynomial"`` (``"from"`` included)."""
+    return polynomial_smoother_factors(
+        level, matrix, roots=options.get("roots"), g=options.get("g"), coefficients=options.get("coefficients"),
+        precondition=options.get("precondition"), degree=options.get("degree", 3), ratio=options.get("ratio", 30.0),
+        method=options.get("method", "alg3"), source=options.get("from"),
+    )

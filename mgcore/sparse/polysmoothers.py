@@ -4,14 +4,12 @@ eq. 10-21).  Registered in :data:`mgcore.sparse.smoothers.SMOOTHERS`."""
 
 from __future__ import annotations
 
-from __future__ import annotations
-import inspect
 from typing import Any
+
 import numpy as np
 import scipy.sparse as sp
-from ..config import parse_one_spec
-from ..registry import SMOOTHER_REGISTRY, validate_options
-from ..iterations import ChebyshevSemiIteration, Smoother
+
+from ..iterations import ChebyshevSemiIteration
 from ..polynomials import PolynomialSmoother
 from ..spectrum import estimate_lambda_max
 

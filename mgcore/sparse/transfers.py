@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from ..coarsening import is_halving
 from ..problems.grid import coarsen_size
 
 __all__ = ["prolongation_1d", "prolongation", "restriction", "injection", "interpolation_weights", "prolongation_between",
@@ -48,11 +49,6 @@ def prolongation_1d(n: int, bc: str) -> sp.csr_matrix:
                 cols.append(i)
                 vals.append(1.0 if (bc != "dirichlet" and n % 2 == 0 and r == n - 1) else v)
     return sp.csr_matrix((vals, (rows, cols)), shape=(n, nc))
-
-
-def _halving(shape: tuple, coarse_shape: tuple, bc: str) -> bool:
-    """Whether ``coarse_shape`` is the nested halving of ``shape`` (every axis ``2 m + 1 -> m`` or ``2 m - 1 -> m``)."""
-    return all(c == coarsen_size(n, bc) and n % 2 == 1 for n, c in zip(shape, coarse_shape))
 
 
 def _positions(n: int, bc: str) -> np.ndarray:
@@ -137,7 +133,7 @@ def prolongation(shape: tuple, bc: str = "dirichlet", interpolation: str = "bili
     """
     if interpolation not in INTERPOLATIONS:
         raise ValueError(f"interpolation must be one of {INTERPOLATIONS}, got {interpolation!r}")
-    if coarse_shape is not None and not _halving(shape, coarse_shape, bc):
+    if coarse_shape is not None and not is_halving(shape, coarse_shape, bc):
         if interpolation != "bilinear":
             raise ValueError("interpolation='linear' needs nested grids; non-nested grids use 'bilinear'")
         P = None
@@ -180,7 +176,7 @@ def restriction(shape: tuple, bc: str = "dirichlet", interpolation: str = "bilin
     (:func:`nonnested_scale`)."""
     if scaling not in RESTRICTION_SCALINGS:
         raise ValueError(f"scaling must be one of {RESTRICTION_SCALINGS}, got {scaling!r}")
-    nonnested = coarse_shape is not None and not _halving(shape, coarse_shape, bc)
+    nonnested = coarse_shape is not None and not is_halving(shape, coarse_shape, bc)
     R = prolongation(shape, bc, interpolation, coarse_shape if nonnested else None).T.tocsr()
     if scaling == "full-weighting":
         R = R * (nonnested_scale(shape, coarse_shape, bc) if nonnested else 0.5 ** len(shape))

@@ -205,23 +205,25 @@ class StructuredLevel(Level):
             from .nonnested import NonNestedTransfer
 
             self.transfer = NonNestedTransfer(self.op, coarse.op)
-            impl = self.smoother_impl
-            for name in ("fusable", "fusable_post", "zero_start"):
-                if hasattr(impl, name):
-                    setattr(impl, name, _never)  # the fused kernels restrict and prolong between nested grids
+            self._unfuse()
         elif coarse.grid_shape != full:
             from .semi import SemiTransfer
 
             self.transfer = SemiTransfer(self.op, coarse.op)
-            impl = self.smoother_impl
-            for name in ("fusable", "fusable_post", "zero_start"):
-                if hasattr(impl, name):
-                    setattr(impl, name, _never)  # the smoother's fused kernels restrict over every axis
+            self._unfuse()
         else:
             self.transfer = GridTransfer(self.op, coarse.op)
         self.coarse = coarse
 
     _link = link
+
+    def _unfuse(self) -> None:
+        """Switch off the smoother's one-pass smoothing + transfer kernels (they restrict and prolong
+        between nested grids over every axis)."""
+        impl = self.smoother_impl
+        for name in ("fusable", "fusable_post", "zero_start"):
+            if hasattr(impl, name):
+                setattr(impl, name, _never)
 
     def _buffer(self) -> np.ndarray:
         if self.u is None:

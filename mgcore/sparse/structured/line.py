@@ -46,16 +46,20 @@ def direction_strengths(data: GridLevelData) -> np.ndarray:
     return np.array(out)
 
 
+def _strengths(data: Any) -> np.ndarray:
+    """Direction strengths of a level or a given strengths array; one node for constant coefficients."""
+    if isinstance(data, GridLevelData) and data.uniform is not None:
+        return np.array([[2.0 * float(w)] for w in data.uniform])  # constant coefficients: no per-node arrays
+    return direction_strengths(data) if isinstance(data, GridLevelData) else np.asarray(data)
+
+
 def anisotropy(data: Any) -> tuple[float, list]:
     """``(largest per-node ratio strongest/weakest direction, axes that are strongest somewhere strongly)``.
 
     ``data``: a :class:`GridLevelData` or the strengths array of
     :func:`direction_strengths` / :func:`strengths_from_matrix`.
     """
-    if isinstance(data, GridLevelData) and data.uniform is not None:
-        s = np.array([[2.0 * float(w)] for w in data.uniform])  # constant coefficients: one node says it all
-    else:
-        s = direction_strengths(data) if isinstance(data, GridLevelData) else np.asarray(data)
+    s = _strengths(data)
     s = s.reshape(s.shape[0], -1)
     hi, lo = s.max(axis=0), s.min(axis=0)
     ok = lo > 0
@@ -73,10 +77,7 @@ def resolve_line_axes(axis: Any, data: Any) -> tuple[int, ...]:
     anisotropic nodes, else all axes in turn (alternating); ``"alternating"``:
     every axis in turn; an int: that axis.
     """
-    if isinstance(data, GridLevelData) and data.uniform is not None:
-        s = np.array([[2.0 * float(w)] for w in data.uniform])  # constant coefficients: no per-node arrays
-    else:
-        s = direction_strengths(data) if isinstance(data, GridLevelData) else np.asarray(data)
+    s = _strengths(data)
     dim = s.shape[0]
     if axis == "alternating":
         return tuple(range(dim))

@@ -1,7 +1,7 @@
 """Polynomial smoothers on the structured path: the compiled stencil for ``A u``, numpy for the updates.
 
 One smoothing step applies ``u <- u + p(M A) M (f - A u)`` with the factors
-of :func:`mgcore.analysis.polynomial_smoother_factors` -- given roots, g-factors
+of :func:`mgcore.analysis.polynomial_factors_from_options` -- given roots, g-factors
 or coefficients, roots chosen from the level's spectrum (``"from":
 "spectrum"``; van Betteray, Rottmann & Kahl, *Poly-MgNet*, 2025, Alg. 2-3) or
 Chebyshev roots -- run by the core's :class:`mgcore.polynomials.PolynomialSmoother`
@@ -64,20 +64,15 @@ class StructuredPolynomialSmoother:
     """
 
     def __init__(self, op: StencilOperator, options: dict):
-        from ...analysis.roots import polynomial_smoother_factors
+        from ...analysis.roots import polynomial_factors_from_options
         from ...polynomials import PolynomialSmoother
 
         self.op, self.options = op, dict(options)
         data = op.data
         A = data.matrix()
-        precondition = options.get("precondition")
-        fac = polynomial_smoother_factors(
-            data, A, roots=options.get("roots"), g=options.get("g"), coefficients=options.get("coefficients"),
-            precondition=precondition, degree=options.get("degree", 3), ratio=options.get("ratio", 30.0),
-            method=options.get("method", "alg3"), source=options.get("from"),
-        )
+        fac = polynomial_factors_from_options(data, A, options)
         M = None
-        if precondition == "jacobi":
+        if options.get("precondition") == "jacobi":
             M = _Scale((1.0 / A.diagonal()).reshape(op.grid_shape).astype(op.dtype))
         self.poly = PolynomialSmoother(fac["roots"], g=fac["g"], coefficients=fac["coefficients"], M=M)
         self._A = _Apply(op)

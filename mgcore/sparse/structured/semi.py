@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from ...coarsening import coarsen_size, nested, uniform_coarse_size
+from ...coarsening import coarsen_size, is_halving, nested, uniform_coarse_size
 from ...problems.grid import GridLevelData, GridProblem
 
 __all__ = ["semi_level_data", "semi_support", "coarsened_axes", "SemiTransfer"]
@@ -121,8 +121,7 @@ def semi_level_data(problem: GridProblem, shapes: list) -> list:
     for prev, shape in zip(shapes[:-1], shapes[1:]):
         axes = coarsened_axes(prev, shape)
         for a in axes:
-            fac[a] *= 0.25 if shape[a] == coarsen_size(prev[a], problem.bc) and nested(prev[a], problem.bc) else (
-                (shape[a] + 1) / (prev[a] + 1)) ** 2
+            fac[a] *= 0.25 if is_halving((prev[a],), (shape[a],), problem.bc) else ((shape[a] + 1) / (prev[a] + 1)) ** 2
         aniso = tuple(float(problem.aniso[a]) * fac[a] for a in range(dim))
         if k is not None:
             out.append(GridLevelData(shape, h, problem.bc, None, scale, None, uniform=tuple(k * w for w in aniso)))
