@@ -173,7 +173,8 @@ class MixedRefinement:
             return False
         sm = getattr(self.h.levels[0], "smoother_impl", None)
         fusable = getattr(sm, "fusable_post", None)
-        return fusable is not None and sm.fusable(nu_pre) and fusable(nu_pre) and fusable(nu_post)
+        return (fusable is not None and sm.fusable(nu_pre) and fusable(nu_pre) and fusable(nu_post)
+                and sm.split_ring(nu_pre) is not None and sm.split_ring(nu_post) is not None)  # serial kernels
 
     def step(self, kind: CycleKind, b: np.ndarray, x: np.ndarray, nu_pre: int, nu_post: int) -> np.ndarray:
         """One refinement step; updates ``x`` (float64, the solve's own array) in place and returns it."""

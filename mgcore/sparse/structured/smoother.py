@@ -67,7 +67,8 @@ class CompiledSmoother:
     def split_ring(self, nu: int) -> tuple | None:
         """Scratch of the colour-split red-black kernels for ``nu`` sweeps
         (allocated once per ``nu``), or ``None`` when they do not apply
-        (variable coefficients, threads, short rows; in 3D also even sizes).
+        (variable coefficients, short rows, threads on levels large enough
+        for :meth:`par_ring`; in 3D also even sizes or threads).
 
         2D: ``(ring of split rows, residual rows)``
         (:func:`mgcore.sparse._kernels.rbgs2_split`); 3D: ``(ring of split
@@ -77,8 +78,10 @@ class CompiledSmoother:
 
         op = self.op
         g = op.grid_shape
-        if not (self.name == "red-black" and op.const and op.threads == 1 and g[-1] >= _self.SPLIT_MIN):
+        if not (self.name == "red-black" and op.const and g[-1] >= _self.SPLIT_MIN):
             return None
+        if op.threads > 1 and (op.dim == 3 or self.par_ring(nu) is not None):
+            return None  # threads: the blocked kernels of par_ring, or (3D) the unfused parallel kernels
         if op.dim == 3 and not all(n % 2 == 1 for n in g):
             return None
         S = self._split.get(nu)
@@ -96,21 +99,73 @@ class CompiledSmoother:
             self._split[nu] = S
         return S
 
+    def par_ring(self, nu: int) -> tuple | None:
+        """Scratch of the threaded colour-split kernels (:func:`mgcore.sparse._split_par_kernels.split2_par`)
+        for ``nu`` sweeps on a uniform 2D level with ``threads > 1`` and enough rows per thread, else ``None``:
+        ``(ring per thread, residual rows per thread, halo snapshots, row cuts)``."""
+        from . import smoother as _self
+
+        op = self.op
+        g = op.grid_shape
+        if not (self.name == "red-black" and op.const and op.threads > 1 and op.dim == 2 and nu > 0
+                and g[-1] >= _self.SPLIT_MIN):
+            return None
+        key = ("par", nu)
+        if key not in self._split:
+            from .._split_par_kernels import block_cuts, halo_rows
+
+            cuts = block_cuts(g[0], op.threads, nu)
+            if cuts is None:
+                self._split[key] = None
+            else:
+                T, ne, dt = op.threads, (g[-1] + 1) // 2, op.dtype
+                self._split[key] = (np.zeros((T, 2 * nu + 3, 4, ne), dtype=dt), np.zeros((T, 4, 2, ne), dtype=dt),
+                                    np.zeros((T - 1, 2 * halo_rows(nu) + 2, g[-1]), dtype=dt), cuts)
+        return self._split[key]
+
+    def _par_call(self, U, F, nu, red_first, mode, fc=None, E=None, want_norm=False) -> float:
+        """One threaded pass (:func:`~mgcore.sparse._split_par_kernels.split2_par`); returns ``||F - A U||^2``."""
+        from .. import _split_par_kernels as KP
+
+        S, R, snap, cuts = self.par_ring(nu)
+        self.op.parallel()  # numba's thread count
+        dt = self.op.dtype
+        T = cuts.shape[0] - 1
+        if E is None:
+            E, erow = np.zeros((1, 1), dtype=dt), np.zeros((T, 1), dtype=dt)
+        else:
+            erow = self._split.get(("erow", E.shape[1]))
+            if erow is None:
+                erow = self._split[("erow", E.shape[1])] = np.zeros((T, E.shape[1] + 2), dtype=dt)
+        restrict = fc is not None
+        if fc is None:
+            fc = np.zeros((1, 1), dtype=dt)
+        return KP.split2_par(U, F, self.op.cst, nu, red_first, mode, E, erow, fc, restrict, want_norm, S, R, snap,
+                             cuts)
+
     def fusable(self, nu: int) -> bool:
-        """Whether one-pass smoothing + restriction applies (red-black, serial; 3D on colour-split planes)."""
-        if not (nu > 0 and self.name == "red-black" and self.op.threads == 1):
+        """Whether one-pass smoothing + restriction applies (red-black; serial, or threaded 2D on colour-split
+        rows; 3D on colour-split planes)."""
+        if not (nu > 0 and self.name == "red-black"):
+            return False
+        if self.par_ring(nu) is not None:
+            return True
+        if self.op.threads > 1 and self.split_ring(nu) is None:
             return False
         return self.op.dim == 2 or self.split_ring(nu) is not None
 
     def zero_start(self, nu: int) -> bool:
         """Whether :meth:`smooth_restrict` can start from a zero iterate without reading it (colour-split rows)."""
-        return self.fusable(nu) and self.split_ring(nu) is not None
+        return self.fusable(nu) and (self.split_ring(nu) is not None or self.par_ring(nu) is not None)
 
     def smooth_restrict(self, U: np.ndarray, F: np.ndarray, nu: int, fc: np.ndarray, off: int, rows4: np.ndarray,
                         zero: bool = False) -> None:
         """``nu`` red-first sweeps of ``U`` and ``fc = R(F - A U)`` in one pass over memory
         (``zero``: ``U`` starts from zero and is only written, see :meth:`zero_start`)."""
         K, op = kernels(), self.op
+        if self.par_ring(nu) is not None:
+            self._par_call(U, F, nu, True, 1 if zero else 0, fc=fc)
+            return
         S = self.split_ring(nu)
         if op.dim == 3:
             (K.split3_pre_zero(U, F, op.cst, nu, fc, *S) if zero else
@@ -125,15 +180,21 @@ class CompiledSmoother:
     def fusable_post(self, nu: int) -> bool:
         """Whether one-pass prolongation + post-smoothing applies (red-black on colour-split rows)."""
         g = self.op.grid_shape
-        return nu > 0 and self.name == "red-black" and all(n % 2 == 1 for n in g) and self.split_ring(nu) is not None
+        return (nu > 0 and self.name == "red-black" and all(n % 2 == 1 for n in g)
+                and (self.split_ring(nu) is not None or self.par_ring(nu) is not None))
 
     def correct_smooth(self, U: np.ndarray, F: np.ndarray, E: np.ndarray, nu: int, erow: np.ndarray,
                        want_norm: bool = False) -> float | None:
         """``U += P E`` and ``nu`` post-smoothing sweeps in one pass; with
         ``want_norm`` returns ``||F - A U||`` summed during the last sweep."""
         K = kernels()
-        S = self.split_ring(nu)
         red_first = self.order == "red-black"
+        if self.par_ring(nu) is not None:
+            ssq = self._par_call(U, F, nu, red_first, 2, E=E, want_norm=want_norm)
+            return math.sqrt(ssq) if want_norm else None
+        S = self.split_ring(nu)
+        if erow.ndim == self.op.dim:  # per-thread rows of the threaded transfer; the serial kernel takes one
+            erow = erow[0]
         if self.op.dim == 3:
             ssq = K.rbgs3_split_prolong(U, F, self.op.cst, nu, red_first, E, erow, want_norm, S[0], S[1])
         else:
@@ -147,7 +208,10 @@ class CompiledSmoother:
         par = op.parallel()
         if self.name == "red-black":
             red_first = (not post) or self.order == "red-black"
-            if par:
+            if self.par_ring(nu) is not None:
+                ssq = self._par_call(U, F, nu, red_first, 0, want_norm=want_norm)
+                return math.sqrt(ssq) if want_norm else None
+            if par and self.split_ring(nu) is None:
                 (K.rbgs2_par if op.dim == 2 else K.rbgs3_par)(U, F, *op.args(), nu, red_first, op.zero)
                 return None
             S = self.split_ring(nu)
