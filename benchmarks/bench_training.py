@@ -18,18 +18,20 @@ one process, interleaved repetitions, median:
 ``ACTIVE`` (waiting threads spin) and ``PASSIVE`` (they sleep), alternating:
 what the ``mgcore train --omp-wait`` default is based on.
 
-``--accuracy`` -- each model trained with the same recipe (SGD Nesterov,
-cosine, crop + flip, normalised inputs) for the same time budget on
-Fashion-MNIST (``/usr/share/datasets/fashion-mnist`` of the Debian package
-``dataset-fashion-mnist``): test accuracy, parameters, img/s, epochs done.
-The models: the MgNet presets of ``mgcore train --preset``, mgnet-small, a
-plain-torch CNN of similar size and (``--resnet``) ResNet-18.
+``--accuracy`` -- each model trained with the recipe of ``--preset``
+(default ``fashion-5min``: its optimiser, schedule, augmentation, time budget,
+processes and threads) by the same ``mgcore train --json`` command line,
+started under ``torchrun --standalone`` with the preset's number of
+processes, on Fashion-MNIST (``/usr/share/datasets/fashion-mnist`` of the
+Debian package ``dataset-fashion-mnist``): test accuracy, parameters, img/s,
+epochs done.  The models: the preset's MgNet, MgNet[1,1,1]-[16,32,64],
+mgnet-small, a plain-torch CNN of similar size and (``--resnet``) ResNet-18.
 
 Usage::
 
     python benchmarks/bench_training.py --speed --threads 2
     python benchmarks/bench_training.py --omp --threads 2
-    python benchmarks/bench_training.py --accuracy --budget-minutes 5 --threads 2
+    python benchmarks/bench_training.py --accuracy --preset fashion-5min
 
 Timings depend on the machine and on what else runs on it; compare the
 ratios of one run, not figures of different runs.
@@ -216,49 +218,68 @@ def omp_compare(args) -> dict:
 # --------------------------------------------------------------------------- accuracy
 
 
+def _train_one(args) -> int:
+    """One model under the preset's recipe, in this (torchrun) process: ``mgcore train --preset ... --json``."""
+    from mgcore_torch.models import list_models, register_model
+    from mgcore_torch.train_cli import train_main
+
+    spec = json.loads(args.train_one)
+    name = spec["name"]
+    if name == "plain-cnn" and name not in list_models():
+        register_model("plain-cnn", seed="a plain VGG-style CNN (the baseline of benchmarks/bench_training.py)")(
+            lambda width=32, in_channels=1, num_classes=10: plain_cnn(width, in_channels, num_classes))
+    argv = ["--preset", args.preset, "--model", name, "--model-args", json.dumps(spec.get("args", {})),
+            "--data", args.data, "--json", "--progress", "none", "--seed", "0"]
+    argv += ["--budget-minutes", str(args.budget_minutes)] if args.budget_minutes else []
+    argv += ["--data-root", args.data_root] if args.data_root else []
+    return train_main(argv)
+
+
 def accuracy(args) -> dict:
-    from mgcore_torch.datasets import load_dataset
-    from mgcore_torch.loaders import make_loaders
-    from mgcore_torch.transforms import channel_stats
+    """Every model trained with the recipe of ``--preset`` (the same command line, processes and budget)."""
+    import subprocess
 
-    train, test = load_dataset(args.data, args.data_root)
-    if args.subset:
-        from mgcore_torch.datasets import ImageTensorDataset
-
-        train = ImageTensorDataset(train.images[:args.subset], train.labels[:args.subset], train.classes, train.name)
-    mean, std = channel_stats(train)
-    specs = [{"name": "mgnet", "args": TRAIN_PRESETS["fashion-5min"]["model_args"],
-              "label": "MgNet[1,1,1]-[16,32,64]"},  # the model of the fashion-5min and fashion-15min presets
-             {"name": "mgnet", "args": {"nu": [1, 1, 1], "channels": [24, 48, 96]}, "label": "MgNet[1,1,1]-[24,48,96]"}]
-    specs += [{"name": "mgnet-small", "label": "mgnet-small"},
-              {"name": "plain-cnn", "args": {"width": 24}, "label": "plain CNN (torch)"}]
+    preset = TRAIN_PRESETS[args.preset]
+    nproc, threads = preset.get("processes", 1), preset.get("threads") or args.threads
+    specs = [{"name": preset["model"], "args": preset["model_args"], "label": f"MgNet ({args.preset} preset)"},
+             {"name": "mgnet", "args": {"nu": [1, 1, 1], "channels": [16, 32, 64]}, "label": "MgNet[1,1,1]-[16,32,64]"},
+             {"name": "mgnet-small", "label": "mgnet-small"},
+             {"name": "plain-cnn", "args": {"width": 24}, "label": "plain CNN (torch)"}]
     if args.resnet:
         specs.append({"name": "resnet18", "label": "ResNet-18"})
+    if args.only:
+        keep = set(args.only.split(","))
+        specs = [s for s in specs if s["label"] in keep or s["name"] in keep]
     rows = []
     for spec in specs:
-        model = build(spec)
-        info = DATASET_INFO[args.data]
-        tl, vl = make_loaders((train, test), batch_size=128, seed=0, normalize=(mean, std),
-                              augment=RandomCropFlip(info["padding"], info["flip"]))
-        t = Trainer(model, optimizer="nesterov", lr=0.1, weight_decay=5e-4, epochs=1000, scheduler="cosine",
-                    warmup_epochs=0.2, budget_minutes=args.budget_minutes, channels_last=True, progress=None,
-                    distributed=False, seed=0)
+        env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
+               __file__, "--train-one", json.dumps(spec), "--preset", args.preset, "--data", args.data,
+               "--threads", str(threads)]
+        cmd += ["--budget-minutes", str(args.budget_minutes)] if args.budget_minutes else []
+        cmd += ["--data-root", args.data_root] if args.data_root else []
         t0 = time.perf_counter()
-        h = t.fit(tl, vl if args.eval_every_epoch else None)
-        final = t.evaluate(vl)
-        rows.append({"model": spec["label"], "parameters": count(model), "test_accuracy": final["accuracy"],
-                     "epochs": t.epoch, "steps": t.global_step, "train_seconds": t.elapsed,
-                     "wall_seconds": time.perf_counter() - t0,
-                     "images_per_s": statistics.median([v for v in h.images_per_s if v]) if len(h) else None,
-                     "val_acc_per_epoch": h.val_acc, "seconds_per_epoch": h.seconds})
-        print(f"{spec['label']:<22} {rows[-1]['parameters']:>10,d}  acc {final['accuracy']:.4f}  "
-              f"epochs {t.epoch}  img/s {rows[-1]['images_per_s'] or 0:.0f}", flush=True)
-    print(f"\n{args.data}, same recipe, budget {args.budget_minutes:g} min each, {torch.get_num_threads()} threads")
-    print(f"{'model':<22} {'parameters':>10}  {'test acc':>8}  {'epochs':>6}  {'img/s':>7}  {'train s':>7}")
+        p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        if p.returncode != 0:
+            raise RuntimeError(f"training {spec['label']} failed ({p.returncode}):\n{p.stderr[-3000:]}")
+        r = json.loads([ln for ln in p.stdout.splitlines() if ln.startswith("{")][-1])
+        h = r["history"]
+        rows.append({"model": spec["label"], "name": spec["name"], "model_args": spec.get("args", {}),
+                     "parameters": r["parameters"], "test_accuracy": r["test_accuracy"], "epochs": r["epochs"],
+                     "steps": r["steps"], "train_seconds": r["train_seconds"],
+                     "wall_seconds": time.perf_counter() - t0, "images_per_s": r["images_per_s"],
+                     "val_acc_per_epoch": h.get("val_acc"), "seconds_per_epoch": h.get("seconds")})
+        print(f"{spec['label']:<28} {r['parameters']:>10,d}  acc {r['test_accuracy']:.4f}  epochs {r['epochs']}  "
+              f"img/s {r['images_per_s'] or 0:.0f}", flush=True)
+    budget = args.budget_minutes or preset.get("budget_minutes")
+    print(f"\n{args.data}, recipe of --preset {args.preset}, budget {budget:g} min each, {nproc} process(es) x "
+          f"{threads} thread(s)")
+    print(f"{'model':<28} {'parameters':>10}  {'test acc':>8}  {'epochs':>6}  {'img/s':>7}  {'train s':>7}")
     for r in rows:
-        print(f"{r['model']:<22} {r['parameters']:>10,d}  {r['test_accuracy']:>8.4f}  {r['epochs']:>6}  "
+        print(f"{r['model']:<28} {r['parameters']:>10,d}  {r['test_accuracy']:>8.4f}  {r['epochs']:>6}  "
               f"{r['images_per_s'] or 0:>7.0f}  {r['train_seconds']:>7.1f}")
-    return {"rows": rows, "data": args.data, "budget_minutes": args.budget_minutes, "subset": args.subset}
+    return {"rows": rows, "data": args.data, "preset": args.preset, "budget_minutes": budget, "nproc": nproc,
+            "threads": threads}
 
 
 def main(argv=None) -> int:
@@ -276,16 +297,21 @@ def main(argv=None) -> int:
                    help="speed: comma-separated presets or registry names (default: fashion-5min,mgnet-small)")
     p.add_argument("--data", default="fashion-mnist", help="accuracy: data set (default: fashion-mnist)")
     p.add_argument("--data-root", default=None, help="accuracy: data directory (default: the Debian location)")
-    p.add_argument("--budget-minutes", type=float, default=5.0, help="accuracy: budget per model (default: 5)")
-    p.add_argument("--subset", type=int, default=0, help="accuracy: first N training images only (default: all)")
+    p.add_argument("--preset", default="fashion-5min", choices=sorted(TRAIN_PRESETS),
+                   help="accuracy: the recipe every model is trained with (default: fashion-5min)")
+    p.add_argument("--budget-minutes", type=float, default=None,
+                   help="accuracy: budget per model (default: the preset's)")
+    p.add_argument("--only", default=None, help="accuracy: comma-separated labels or names of the models to run")
+    p.add_argument("--train-one", default=None, help=argparse.SUPPRESS)
     p.add_argument("--resnet", action="store_true", help="accuracy: also ResNet-18 (slow on a CPU)")
-    p.add_argument("--eval-every-epoch", action="store_true", help="accuracy: test after every epoch")
     p.add_argument("--json", default=None, help="output file (default: benchmarks/results/training_<part>.json)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     if args.probe:
         probe(args)
         return 0
+    if args.train_one:
+        return _train_one(args)
     meta = {"python": platform.python_version(), "torch": torch.__version__, "threads": torch.get_num_threads(),
             "machine": platform.processor() or platform.machine(), "argv": sys.argv[1:],
             "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")}

@@ -377,6 +377,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mgcore`` console script."""
     parser = build_parser(argv)
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for commands that start themselves again
     try:
         return int(args.func(args) or 0)
     except (ValueError, TypeError, FileNotFoundError, FloatingPointError) as exc:

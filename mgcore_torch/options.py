@@ -53,42 +53,42 @@ PROGRESS = ("plain", "tqdm", "bar", "none")
 #: Padding modes of the random crop.
 PAD_MODES = ("zero", "reflect")
 
+_FASHION_RECIPE = {
+    "model": "mgnet",
+    "model_args": {"nu": [1, 1, 1], "channels": [24, 48, 96], "stem": "cifar-maxpool"},
+    "data": "fashion-mnist",
+    "batch_size": 128,
+    "lr": 0.2,
+    "optimizer": "nesterov",
+    "weight_decay": 5e-4,
+    "scheduler": "cosine",
+    "warmup_epochs": 0.2,
+    "normalize": True,
+    "label_smoothing": 0.1,
+    "channels_last": True,
+    "processes": 2,
+    "threads": 1,
+}
+
 #: Training recipes for ``mgcore train --preset NAME``: option values that
 #: replace the defaults (explicit options still win).  The models are
 #: registry entries (``mgnet`` with per-level channels and smoothing steps).
+#: The Fashion-MNIST presets train data-parallel in 2 processes of 1 thread
+#: (``--processes 2 --threads 1``), which on a 2-core CPU does 1.3x the images per
+#: second of one process with 2 threads; the batch is 128 per process.
 TRAIN_PRESETS = {
     "fashion-5min": {
-        "doc": "Fashion-MNIST in a 5-minute budget (2 CPU threads): MgNet[1,1,1]-[16,32,64]",
-        "model": "mgnet",
-        "model_args": {"nu": [1, 1, 1], "channels": [16, 32, 64]},
-        "data": "fashion-mnist",
+        "doc": "Fashion-MNIST in a 5-minute budget on a 2-core CPU (2 processes x 1 thread): "
+               "MgNet[1,1,1]-[24,48,96] with a max-pool stem, no augmentation",
+        **_FASHION_RECIPE,
         "budget_minutes": 5.0,
-        "batch_size": 128,
-        "lr": 0.1,
-        "optimizer": "nesterov",
-        "weight_decay": 5e-4,
-        "scheduler": "cosine",
-        "warmup_epochs": 0.2,
-        "augment": True,
-        "normalize": True,
-        "label_smoothing": 0.0,
-        "channels_last": True,
+        "augment": False,
     },
     "fashion-15min": {
-        "doc": "Fashion-MNIST in a 15-minute budget (2 CPU threads): MgNet[1,1,1]-[16,32,64]",
-        "model": "mgnet",
-        "model_args": {"nu": [1, 1, 1], "channels": [16, 32, 64]},
-        "data": "fashion-mnist",
+        "doc": "Fashion-MNIST in a 15-minute budget on a 2-core CPU (2 processes x 1 thread): "
+               "MgNet[1,1,1]-[24,48,96] with a max-pool stem, random crop + flip",
+        **_FASHION_RECIPE,
         "budget_minutes": 15.0,
-        "batch_size": 128,
-        "lr": 0.1,
-        "optimizer": "nesterov",
-        "weight_decay": 5e-4,
-        "scheduler": "cosine",
-        "warmup_epochs": 0.2,
         "augment": True,
-        "normalize": True,
-        "label_smoothing": 0.0,
-        "channels_last": True,
     },
 }

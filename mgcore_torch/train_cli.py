@@ -51,7 +51,7 @@ TRAIN_DEFAULTS = {
     "scheduler": "cosine", "step_size": None, "gamma": 0.1, "warmup_epochs": 0.0, "label_smoothing": 0.0,
     "augment": False, "crop_padding": None, "pad_mode": "zero", "flip": None, "erasing": 0.0,
     "normalize": False, "grad_clip": None, "amp": False, "channels_last": True, "compile": False,
-    "seed": 0, "budget_minutes": None, "sync_bn": False,
+    "seed": 0, "budget_minutes": None, "sync_bn": False, "processes": 1, "threads": None,
 }
 #: ``--epochs`` when a budget is given and no epoch count: the budget decides.
 BUDGET_MAX_EPOCHS = 1000
@@ -178,6 +178,10 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     s.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default: cpu)")
     s.add_argument("--threads", type=_positive_int, default=None,
                    help="torch intra-op threads per process (default: torch's choice)")
+    s.add_argument("--processes", type=_positive_int, default=None, metavar="N",
+                   help="data-parallel processes on this machine: the command starts itself N times under "
+                        "torchrun --standalone (DDP, gloo on CPU, nccl on CUDA); on a CPU, N processes of one "
+                        "thread train faster than one process of N threads (default: 1)")
     s.add_argument("--num-workers", type=int, default=0, help="DataLoader worker processes (default: 0)")
 
     f = parser.add_argument_group("files and output")
@@ -309,6 +313,26 @@ def _set_omp_wait_policy(policy: str) -> str | None:
     return os.environ.get("OMP_WAIT_POLICY")
 
 
+def _launch_processes(args: argparse.Namespace) -> int:
+    """Run the same ``mgcore train`` command line in ``args.processes`` processes under ``torchrun --standalone``.
+
+    Each process sees ``LOCAL_RANK`` and trains on its shard
+    (:mod:`mgcore_torch.distributed`); the exit status is torchrun's.
+    """
+    argv = getattr(args, "argv", None)
+    if argv is None:
+        raise ValueError(f"--processes {args.processes} starts the command line again under torchrun, which needs the "
+                         "command's arguments: run it as `mgcore train ...`, or start torchrun yourself")
+    import subprocess
+
+    env = dict(os.environ)
+    # one thread per process unless told otherwise (also silences torchrun's OMP_NUM_THREADS notice)
+    env.setdefault("OMP_NUM_THREADS", str(args.threads or 1))
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={args.processes}",
+           "-m", "mgcore", *argv]
+    return subprocess.call(cmd, env=env)
+
+
 def _progress_mode(choice: str) -> str:
     if choice == "auto":
         return "bar" if (hasattr(sys.stderr, "isatty") and sys.stderr.isatty()) else "plain"
@@ -337,6 +361,8 @@ def run_train(args: argparse.Namespace) -> int:
     """
     t_start = time.perf_counter()
     args = resolve_train_args(args)
+    if args.processes > 1 and "LOCAL_RANK" not in os.environ:
+        return _launch_processes(args)
     if args.resume and args.checkpoint is None and args.out is None:
         raise ValueError("--resume needs --checkpoint or --out")
     if args.budget_minutes is not None and not args.budget_minutes > 0:
@@ -467,6 +493,7 @@ def train_main(argv=None) -> int:
                                      formatter_class=_FORMATTER)
     add_train_arguments(parser)
     args = parser.parse_args(argv)
+    args.argv = ["train", *(sys.argv[1:] if argv is None else argv)]  # for --processes
     try:
         return run_train(args)
     except (ValueError, TypeError, FileNotFoundError, FloatingPointError) as exc:

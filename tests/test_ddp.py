@@ -135,6 +135,53 @@ def test_torchrun_two_cpu_processes(tmp_path, capsys):
           f"{res['test_accuracy']:.4f}, 1 process {single['test_accuracy']:.4f}")
 
 
+def test_processes_starts_the_command_under_torchrun(tmp_path):
+    """``mgcore train --processes 2`` (as a user types it) trains in 2 processes and prints one result."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", GLOO_SOCKET_IFNAME="lo", MASTER_ADDR="127.0.0.1")
+    env.pop("OMP_NUM_THREADS", None)
+    cmd = [sys.executable, "-m", "mgcore", "train", "--model", "mgnet-small", "--data", "digits", "--epochs", "2",
+           "--batch-size", "32", "--processes", "2", "--threads", "1", "--json", "--progress", "none",
+           "--out", str(tmp_path / "run")]
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert p.returncode == 0, f"--processes 2 failed ({p.returncode}):\n{p.stdout}\n{p.stderr[-4000:]}"
+    results = [json.loads(line) for line in p.stdout.splitlines() if line.startswith("{")]
+    assert len(results) == 1, p.stdout
+    res = results[0]
+    assert res["world_size"] == 2 and res["threads"] == 1 and res["epochs"] == 2
+    assert res["history"]["samples"] == [1438] * 2
+    assert res["test_accuracy"] >= 0.8, res["test_accuracy"]
+    assert "OMP_NUM_THREADS" not in p.stderr  # torchrun's notice is not shown: the thread count is set
+    assert (tmp_path / "run" / "best.pt").is_file()
+
+
+def test_processes_needs_the_command_line():
+    import argparse
+
+    from mgcore_torch.train_cli import add_train_arguments, run_train
+
+    parser = argparse.ArgumentParser()
+    add_train_arguments(parser)
+    args = parser.parse_args(["--data", "digits", "--processes", "2"])  # no argv: not from the command line
+    with pytest.raises(ValueError, match="--processes 2 starts the command line again under torchrun"):
+        run_train(args)
+
+
+def test_fashion_presets_train_in_two_single_thread_processes():
+    import argparse
+
+    from mgcore_torch.train_cli import add_train_arguments, resolve_train_args
+
+    parser = argparse.ArgumentParser()
+    add_train_arguments(parser)
+    for name in ("fashion-5min", "fashion-15min"):
+        args = resolve_train_args(parser.parse_args(["--preset", name]))
+        assert (args.processes, args.threads, args.data) == (2, 1, "fashion-mnist")
+        assert args.budget_minutes in (5.0, 15.0)
+    args = resolve_train_args(parser.parse_args(["--preset", "fashion-5min", "--processes", "1", "--threads", "2"]))
+    assert (args.processes, args.threads) == (1, 2)  # explicit options win
+    assert resolve_train_args(parser.parse_args([])).processes == 1
+
+
 @pytest.fixture(autouse=True)
 def _threads():
     n = torch.get_num_threads()
