@@ -33,6 +33,7 @@ Usage::
     python benchmarks/bench_poisson.py --quick      # small sizes, seconds
     python benchmarks/bench_poisson.py --fast-only  # mgcore and the DST solver only (no pyamg/scipy)
     python benchmarks/bench_poisson.py --fresh-only --cold --repeats 5  # fresh-process and first-run figures only
+    python benchmarks/bench_poisson.py --threads-only   # 1 against 2 threads only
 
 Writes ``benchmarks/results/poisson.json`` (and ``poisson_scaling.png``).
 """
@@ -405,17 +406,32 @@ def memory_figure(dim, n):
                 peak_over_solution=peak / sol, peak_over_all_levels=peak / all_levels, path="fast" if s.fast else "sparse")
 
 
-def threads_table(cases):
+def threads_table(cases, repeats=5):
+    """1 thread against 2 threads, interleaved rounds, best wall time (setup + solve) of each; one untimed run
+    of each first (the threaded kernels compile for the sizes whose blocks they use)."""
     rows = []
     for dim, n in cases:
         p = poisson(dim, n)
         A = p.level_data().matrix()
         b = _rhs(p)
-        one = best_of(3, run_mgcore, p, b, A, threads=1)
-        two = best_of(3, run_mgcore, p, b, A, threads=2)
+        for threads in (1, 2):
+            run_mgcore(p, b, A, threads=threads)
+        runs = {1: [], 2: []}
+        for _ in range(repeats):
+            for threads in (1, 2):
+                runs[threads].append(run_mgcore(p, b, A, threads=threads))
+        one, two = (min(runs[t], key=lambda r: r["setup"] + r["solve"]) for t in (1, 2))
         rows.append(dict(case=f"{dim}D {n}^{dim}", t1=one["setup"] + one["solve"], t2=two["setup"] + two["solve"],
+                         iterations1=one["iterations"], iterations2=two["iterations"], repeats=repeats,
                          speedup=(one["setup"] + one["solve"]) / (two["setup"] + two["solve"])))
     return rows
+
+
+def print_threads(thr):
+    print("\nThreads (fast path, setup + solve wall time, best of interleaved rounds)")
+    for t in thr:
+        print(f"{t['case']:<14} 1 thread {t['t1']:.3f} s   2 threads {t['t2']:.3f} s   speed-up {t['speedup']:.2f}x"
+              f"   ({t['iterations1']} / {t['iterations2']} cycles)")
 
 
 def scaling(sizes2d, sizes3d, pyamg_cap):
@@ -479,6 +495,7 @@ def main(argv=None):
     ap.add_argument("--fast-only", action="store_true", help="only mgcore and the DST solver (no pyamg, scipy, memory, threads)")
     ap.add_argument("--no-fresh", action="store_true", help="skip the fresh-process figures")
     ap.add_argument("--cold", action="store_true", help="also one fresh-process run with an empty kernel cache")
+    ap.add_argument("--threads-only", action="store_true", help="only the 1- against 2-thread table")
     ap.add_argument("--fresh-only", action="store_true", help="only the fresh-process figures (with --cold: first runs)")
     args = ap.parse_args(argv)
     os.makedirs(RESULTS, exist_ok=True)
@@ -491,6 +508,13 @@ def main(argv=None):
         print(f"\nJSON written to {path}")
         return
     cases = [(2, 255), (3, 31)] if args.quick else [(2, 1023), (3, 127)]
+    if args.threads_only:
+        thr = threads_table(cases, repeats=args.repeats)
+        print_threads(thr)
+        path = os.path.join(RESULTS, "poisson_threads.json")
+        write_json(dict(machine=platform.platform(), cpus=os.cpu_count(), threads=thr), path)
+        print(f"\nJSON written to {path}")
+        return
     jit = warm_up()
     print(f"kernel compilation / cache load before timing: {jit:.2f} s")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores (possibly shared: compare ratios)")
@@ -526,9 +550,7 @@ def main(argv=None):
         print(f"{m['case']:<14} peak {m['peak_bytes'] / 2**20:8.1f} MiB = {m['peak_over_solution']:.2f} x solution vector "
               f"= {m['peak_over_all_levels']:.2f} x solution vectors of all levels ({m['path']} path)")
     thr = threads_table(cases)
-    print("\nThreads (fast path, setup + solve)")
-    for t in thr:
-        print(f"{t['case']:<14} 1 thread {t['t1']:.3f} s   2 threads {t['t2']:.3f} s   speed-up {t['speedup']:.2f}x")
+    print_threads(thr)
     out.update(memory=mem, threads=thr)
     if args.scaling:
         s2 = [63, 127, 255] if args.quick else [255, 511, 1023, 2047, 4095]

@@ -133,3 +133,87 @@ def test_threaded_levels_use_blocked_kernels():
         u1 = cycle(h1, b, u1)
         u2 = cycle(h2, b, u2)
     np.testing.assert_array_equal(np.asarray(u2), np.asarray(u1))
+
+
+SHAPES3 = [(99, 31, 33), (97, 17, 21), (75, 63, 63)]  # at least 4 halos per block
+
+
+def _par3_scratch(shape, nu, T, dtype, nc=(1, 1)):
+    from mgcore.sparse._split3_kernels import padded_length
+
+    n0, n1, n2 = shape
+    na = padded_length(n2)
+    H = KP.halo_rows(nu)
+    cuts = np.array([(t * n0) // T for t in range(T + 1)], dtype=np.int64)
+    return (np.zeros((T, 2 * nu + 3, n1 + 2, 4, na), dtype=dtype), np.zeros((T, 3, n1, 2, na), dtype=dtype),
+            np.zeros((T, 4, 2, na), dtype=dtype), np.zeros((T - 1, 2 * H + 2, n1, n2), dtype=dtype), cuts,
+            np.zeros((T, nc[0] + 2, nc[1] + 2), dtype=dtype))
+
+
+def _serial3(shape, nu, dtype):
+    from mgcore.sparse._split3_kernels import padded_length
+
+    n0, n1, n2 = shape
+    na = padded_length(n2)
+    return (np.zeros((2 * nu + 3, n1 + 2, 4, na), dtype=dtype), np.zeros((3, n1, 2, na), dtype=dtype),
+            np.zeros((4, 2, na), dtype=dtype))
+
+
+def _cst3(dtype):
+    c = np.array([1.1, 0.9, 0.6])
+    d = 2 * c.sum()
+    return np.array([*c, d, 1.0 / d], dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", SHAPES3)
+@pytest.mark.parametrize("T", [2, 3])
+@pytest.mark.parametrize("nu", [1, 2])
+def test_3d_all_modes_bitwise(shape, T, nu, dtype):
+    n0, n1, n2 = shape
+    cst = _cst3(dtype)
+    nc = tuple((n - 1) // 2 for n in shape)
+    rng = np.random.default_rng(7)
+    u = rng.standard_normal(shape).astype(dtype)
+    f = rng.standard_normal(shape).astype(dtype)
+    e = rng.standard_normal(nc).astype(dtype)
+    none3 = np.zeros((1, 1, 1), dtype)
+    # pre-smoothing + restriction, from u and from zero
+    for mode in (0, 1):
+        S, R3, Tw = _serial3(shape, nu, dtype)
+        u_s, fc_s = u.copy(), np.full(nc, 3.0, dtype)
+        if mode == 0:
+            K.rbgs3_restrict_split(u_s, f, cst, nu, True, fc_s, S, R3, Tw)
+        else:
+            K.split3_pre_zero(u_s, f, cst, nu, fc_s, S, R3, Tw)
+        S2, R2, T2, snap, cuts, ep = _par3_scratch(shape, nu, T, dtype)
+        u_p, fc_p = (u.copy() if mode == 0 else np.full_like(u, np.nan)), np.full(nc, 3.0, dtype)
+        KP.split3_par(u_p, f, cst, nu, True, mode, none3, ep, fc_p, True, False, S2, R2, T2, snap, cuts)
+        np.testing.assert_array_equal(u_p, u_s)
+        np.testing.assert_array_equal(fc_p, fc_s)
+    # smoothing and prolongation + smoothing, with the norm
+    for mode, red_first in ((0, True), (2, False), (2, True)):
+        S, R3, _ = _serial3(shape, nu, dtype)
+        u_s = u.copy()
+        if mode == 0:
+            ssq = K.rbgs3_split(u_s, f, cst, nu, red_first, True, S, R3)
+        else:
+            ssq = K.rbgs3_split_prolong(u_s, f, cst, nu, red_first, e, np.zeros((nc[1] + 2, nc[2] + 2), dtype), True,
+                                        S, R3)
+        S2, R2, T2, snap, cuts, ep = _par3_scratch(shape, nu, T, dtype, nc[1:])
+        u_p = u.copy()
+        ssq_p = KP.split3_par(u_p, f, cst, nu, red_first, mode, e if mode == 2 else none3, ep, none3, False, True,
+                              S2, R2, T2, snap, cuts)
+        np.testing.assert_array_equal(u_p, u_s)
+        assert ssq_p == pytest.approx(ssq, rel=1e-5 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("shape,precision", [((63, 63, 63), None), ((127, 31, 31), None), ((63, 63, 63), "mixed"),
+                                             ((31, 31, 31), "mixed")])
+def test_threaded_solver_same_iterates_3d(shape, precision):
+    p = GridProblem(shape)
+    b = p.rhs()
+    runs = [MultigridSolver(p, threads=t, precision=precision).solve(b, rtol=1e-9) for t in (1, 2)]
+    assert runs[0].iterations == runs[1].iterations
+    np.testing.assert_allclose(runs[1].x, runs[0].x, rtol=1e-12, atol=1e-14 * np.abs(runs[0].x).max())
+    np.testing.assert_allclose(runs[1].residuals, runs[0].residuals, rtol=1e-8)

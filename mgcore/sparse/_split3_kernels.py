@@ -84,22 +84,29 @@ def _s3_zero(S, slot):
 @njit(**_JIT)
 def _s3_load(u, f, i, S, slot):
     """Plane ``i`` of ``u`` and ``f`` into slot ``slot`` (de-interleaved rows)."""
-    n1, n2 = u.shape[1], u.shape[2]
+    _s3_load_from(u, i, f, i, S, slot)
+
+
+@njit(**_JIT)
+def _s3_load_from(u, ui, f, i, S, slot):
+    """Plane ``ui`` of ``u`` and plane ``i`` of ``f`` into slot ``slot`` (``u`` may be a snapshot of some planes)."""
+    n1, n2 = f.shape[1], f.shape[2]
     no = np.uint64(n2 // 2)
     o = _U1
     I = np.uint64(i)
+    UI = np.uint64(ui)
     sl = np.uint64(slot)
     L = np.uint64(n2 - 1)
     for j in range(np.uint64(0), np.uint64(n1)):
         jp = j + o
         for m in range(np.uint64(0), no):
-            S[sl, jp, 0, m] = u[I, j, _U2 * m]
-            S[sl, jp, 1, m] = u[I, j, _U2 * m + o]
+            S[sl, jp, 0, m] = u[UI, j, _U2 * m]
+            S[sl, jp, 1, m] = u[UI, j, _U2 * m + o]
         for m in range(np.uint64(0), no):
             S[sl, jp, 2, m] = f[I, j, _U2 * m]
             S[sl, jp, 3, m] = f[I, j, _U2 * m + o]
         if n2 % 2 == 1:
-            S[sl, jp, 0, no] = u[I, j, L]
+            S[sl, jp, 0, no] = u[UI, j, L]
             S[sl, jp, 2, no] = f[I, j, L]
 
 
@@ -176,11 +183,18 @@ def _s3_load_prolong(u, f, i, S, slot, e, eplane):
     rows follow :func:`_prolong_plane_add` (a fine row between two coarse
     rows gets the two halves added one after the other, each rounded to the
     dtype), so ``u`` is bitwise that of :func:`prolong_add3`."""
-    n1, n2 = u.shape[1], u.shape[2]
+    _s3_load_prolong_from(u, i, f, i, S, slot, e, eplane)
+
+
+@njit(**_JIT)
+def _s3_load_prolong_from(u, ui, f, i, S, slot, e, eplane):
+    """:func:`_s3_load_prolong` with the iterate's plane ``ui`` of ``u`` (``u`` may be a snapshot of some planes)."""
+    n1, n2 = f.shape[1], f.shape[2]
     _s3_coarse_plane(e, i, eplane)
     no = np.uint64(n2 // 2)
     o = _U1
-    I = np.uint64(i)
+    I = np.uint64(ui)
+    IF = np.uint64(i)
     sl = np.uint64(slot)
     L = np.uint64(n2 - 1)
     odd_n = n2 % 2 == 1
@@ -212,10 +226,10 @@ def _s3_load_prolong(u, f, i, S, slot, e, eplane):
             if odd_n:
                 S[sl, jp, 0, no] = S[sl, jp, 0, no] + h * (eplane[b, no] + eplane[b, no + o])
         for m in range(np.uint64(0), no):
-            S[sl, jp, 2, m] = f[I, j, _U2 * m]
-            S[sl, jp, 3, m] = f[I, j, _U2 * m + o]
+            S[sl, jp, 2, m] = f[IF, j, _U2 * m]
+            S[sl, jp, 3, m] = f[IF, j, _U2 * m + o]
         if odd_n:
-            S[sl, jp, 2, no] = f[I, j, L]
+            S[sl, jp, 2, no] = f[IF, j, L]
 
 
 @njit(**_JIT)

@@ -191,9 +191,12 @@ class MixedRefinement:
             (K.split3_pre_zero if three else K.split_pre_zero)(e, r, sm.op.cst, nu_pre, fc, *sm.split_ring(nu_pre))
             ec = fine.coarse._grid(_coarse_cycles(self.h, fc, kind, nu_pre, nu_post), "e")
             op = self.op64
+            ebuf = fine.transfer.ebuf
+            if ebuf.ndim == sm.op.dim:  # per-thread rows of a threaded transfer: this kernel is serial
+                ebuf = ebuf[0]
             ssq = (K.split3_post_update if three else K.split_post_update)(
                 x, b, *op.args(), op.zero, op.row, e, r, sm.op.cst, nu_post, sm.order == "red-black", ec,
-                fine.transfer.ebuf, sm.split_ring(nu_post)[0],
+                ebuf, sm.split_ring(nu_post)[0],
             )
             self._valid, self._norm = self._key(b, x), math.sqrt(ssq)
             return x

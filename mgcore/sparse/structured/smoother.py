@@ -68,7 +68,7 @@ class CompiledSmoother:
         """Scratch of the colour-split red-black kernels for ``nu`` sweeps
         (allocated once per ``nu``), or ``None`` when they do not apply
         (variable coefficients, short rows, threads on levels large enough
-        for :meth:`par_ring`; in 3D also even sizes or threads).
+        for :meth:`par_ring`; in 3D also even sizes).
 
         2D: ``(ring of split rows, residual rows)``
         (:func:`mgcore.sparse._kernels.rbgs2_split`); 3D: ``(ring of split
@@ -80,8 +80,8 @@ class CompiledSmoother:
         g = op.grid_shape
         if not (self.name == "red-black" and op.const and g[-1] >= _self.SPLIT_MIN):
             return None
-        if op.threads > 1 and (op.dim == 3 or self.par_ring(nu) is not None):
-            return None  # threads: the blocked kernels of par_ring, or (3D) the unfused parallel kernels
+        if op.threads > 1 and self.par_ring(nu) is not None:
+            return None  # threads: the blocked kernels of par_ring
         if op.dim == 3 and not all(n % 2 == 1 for n in g):
             return None
         S = self._split.get(nu)
@@ -100,48 +100,60 @@ class CompiledSmoother:
         return S
 
     def par_ring(self, nu: int) -> tuple | None:
-        """Scratch of the threaded colour-split kernels (:func:`mgcore.sparse._split_par_kernels.split2_par`)
-        for ``nu`` sweeps on a uniform 2D level with ``threads > 1`` and enough rows per thread, else ``None``:
-        ``(ring per thread, residual rows per thread, halo snapshots, row cuts)``."""
+        """Scratch of the threaded colour-split kernels (:func:`mgcore.sparse._split_par_kernels.split2_par`,
+        ``split3_par``) for ``nu`` sweeps on a uniform level with ``threads > 1`` and enough rows (planes) per
+        thread, else ``None``: ``(ring per thread, residual rows per thread[, restriction scratch per thread],
+        halo snapshots, cuts)``."""
         from . import smoother as _self
 
         op = self.op
         g = op.grid_shape
-        if not (self.name == "red-black" and op.const and op.threads > 1 and op.dim == 2 and nu > 0
-                and g[-1] >= _self.SPLIT_MIN):
+        if not (self.name == "red-black" and op.const and op.threads > 1 and nu > 0 and g[-1] >= _self.SPLIT_MIN):
+            return None
+        if op.dim == 3 and not all(n % 2 == 1 for n in g):
             return None
         key = ("par", nu)
         if key not in self._split:
             from .._split_par_kernels import block_cuts, halo_rows
 
             cuts = block_cuts(g[0], op.threads, nu)
+            T, dt, H2 = op.threads, op.dtype, 2 * halo_rows(nu) + 2
             if cuts is None:
                 self._split[key] = None
-            else:
-                T, ne, dt = op.threads, (g[-1] + 1) // 2, op.dtype
+            elif op.dim == 2:
+                ne = (g[-1] + 1) // 2
                 self._split[key] = (np.zeros((T, 2 * nu + 3, 4, ne), dtype=dt), np.zeros((T, 4, 2, ne), dtype=dt),
-                                    np.zeros((T - 1, 2 * halo_rows(nu) + 2, g[-1]), dtype=dt), cuts)
+                                    np.zeros((T - 1, H2, g[-1]), dtype=dt), cuts)
+            else:
+                from .._split3_kernels import padded_length
+
+                na = padded_length(g[-1])
+                self._split[key] = (np.zeros((T, 2 * nu + 3, g[1] + 2, 4, na), dtype=dt),
+                                    np.zeros((T, 3, g[1], 2, na), dtype=dt), np.zeros((T, 4, 2, na), dtype=dt),
+                                    np.zeros((T - 1, H2, g[1], g[2]), dtype=dt), cuts)
         return self._split[key]
 
     def _par_call(self, U, F, nu, red_first, mode, fc=None, E=None, want_norm=False) -> float:
         """One threaded pass (:func:`~mgcore.sparse._split_par_kernels.split2_par`); returns ``||F - A U||^2``."""
         from .. import _split_par_kernels as KP
 
-        S, R, snap, cuts = self.par_ring(nu)
+        ring = self.par_ring(nu)
+        cuts = ring[-1]
         self.op.parallel()  # numba's thread count
-        dt = self.op.dtype
+        dt, d = self.op.dtype, self.op.dim
         T = cuts.shape[0] - 1
         if E is None:
-            E, erow = np.zeros((1, 1), dtype=dt), np.zeros((T, 1), dtype=dt)
+            E, erow = np.zeros((1,) * d, dtype=dt), np.zeros((T,) + (1,) * (d - 1), dtype=dt)
         else:
-            erow = self._split.get(("erow", E.shape[1]))
+            key = ("erow",) + E.shape[1:]
+            erow = self._split.get(key)
             if erow is None:
-                erow = self._split[("erow", E.shape[1])] = np.zeros((T, E.shape[1] + 2), dtype=dt)
+                erow = self._split[key] = np.zeros((T,) + tuple(n + 2 for n in E.shape[1:]), dtype=dt)
         restrict = fc is not None
         if fc is None:
-            fc = np.zeros((1, 1), dtype=dt)
-        return KP.split2_par(U, F, self.op.cst, nu, red_first, mode, E, erow, fc, restrict, want_norm, S, R, snap,
-                             cuts)
+            fc = np.zeros((1,) * d, dtype=dt)
+        kernel = KP.split2_par if d == 2 else KP.split3_par
+        return kernel(U, F, self.op.cst, nu, red_first, mode, E, erow, fc, restrict, want_norm, *ring)
 
     def fusable(self, nu: int) -> bool:
         """Whether one-pass smoothing + restriction applies (red-black; serial, or threaded 2D on colour-split
