@@ -86,9 +86,11 @@ TRAIN_PRESETS = {
     },
     "fashion-15min": {
         "doc": "Fashion-MNIST in a 15-minute budget on a 2-core CPU (2 processes x 1 thread): "
-               "MgNet[1,1,1]-[24,48,96] with a max-pool stem, random crop + flip",
+               "MgNet[1,1,1]-[32,64,128] with a max-pool stem, horizontal flips",
         **_FASHION_RECIPE,
+        "model_args": {"nu": [1, 1, 1], "channels": [32, 64, 128], "stem": "cifar-maxpool"},
         "budget_minutes": 15.0,
-        "augment": True,
+        "augment": False,
+        "flip": True,
     },
 }
