@@ -119,6 +119,9 @@ def warmup(dims=(2, 3), precisions=("float64", "mixed"), threads=(1,), quiet: bo
                     for fmg in (False, True):
                         MultigridSolver(p, precision=prec, threads=th, fmg=fmg).solve(b, rtol=1e-6)
                     MultigridSolver(p, precision=prec, threads=th).solve(b, rtol=1e-6, accel="cg")
+                    if th > 1:  # enough rows (planes) per thread for the blocked kernels
+                        q = GridProblem((63, 31) if dim == 2 else (63, 15, 15))
+                        MultigridSolver(q, precision=prec, threads=th).solve(np.ones(q.shape), rtol=1e-6)
             # the robust defaults: line smoothing (anisotropy), semi-coarsening (3D, one weak direction) and the
             # transfers of sizes that do not nest
             aniso = [(1.0, 0.01), (0.01, 1.0)] if dim == 2 else [(1.0, 0.01, 0.01), (0.01, 1.0, 1.0)]
