@@ -25,7 +25,7 @@ started under ``torchrun --standalone`` with the preset's number of
 processes, on Fashion-MNIST (``/usr/share/datasets/fashion-mnist`` of the
 Debian package ``dataset-fashion-mnist``): test accuracy, parameters, img/s,
 epochs done.  The models: the preset's MgNet, MgNet[1,1,1]-[16,32,64],
-mgnet-small, a plain-torch CNN of similar size and (``--resnet``) ResNet-18.
+mgnet-small, plain-torch CNNs of similar sizes (widths 24 and 48) and (``--resnet``) ResNet-18.
 
 Usage::
 
@@ -244,7 +244,8 @@ def accuracy(args) -> dict:
     specs = [{"name": preset["model"], "args": preset["model_args"], "label": f"MgNet ({args.preset} preset)"},
              {"name": "mgnet", "args": {"nu": [1, 1, 1], "channels": [16, 32, 64]}, "label": "MgNet[1,1,1]-[16,32,64]"},
              {"name": "mgnet-small", "label": "mgnet-small"},
-             {"name": "plain-cnn", "args": {"width": 24}, "label": "plain CNN (torch)"}]
+             {"name": "plain-cnn", "args": {"width": 24}, "label": "plain CNN (torch) w24"},
+             {"name": "plain-cnn", "args": {"width": 48}, "label": "plain CNN (torch) w48"}]
     if args.resnet:
         specs.append({"name": "resnet18", "label": "ResNet-18"})
     if args.only:
