@@ -217,3 +217,18 @@ def test_threaded_solver_same_iterates_3d(shape, precision):
     assert runs[0].iterations == runs[1].iterations
     np.testing.assert_allclose(runs[1].x, runs[0].x, rtol=1e-12, atol=1e-14 * np.abs(runs[0].x).max())
     np.testing.assert_allclose(runs[1].residuals, runs[0].residuals, rtol=1e-8)
+
+
+def test_threaded_levels_report_their_scratch():
+    from mgcore.sparse.structured import structured_memory
+
+    p = GridProblem((255, 255))
+    levels = build_structured_levels(p, p.levels(), threads=2)
+    MultigridSolver(p, threads=2).solve(p.rhs(), rtol=1e-6)
+    h = Hierarchy(levels)
+    cycle(h, np.ones(p.shape), None)  # allocates the rings (threaded on the fine levels, serial on the small ones)
+    sm = levels[0].smoother_impl
+    S, R, snap, cuts = sm.par_ring(2)
+    assert sm.nbytes() >= S.nbytes + R.nbytes + snap.nbytes
+    assert levels[-2].smoother_impl.par_ring(2) is None and levels[-2].smoother_impl.nbytes() >= 0
+    assert structured_memory(levels)["buffers_ratio"] > 1.0

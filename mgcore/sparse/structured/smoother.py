@@ -250,4 +250,10 @@ class CompiledSmoother:
         return None
 
     def nbytes(self) -> int:
-        return (self._tmp.nbytes if self._tmp is not None else 0) + sum(a.nbytes for S in self._split.values() for a in S)
+        scratch = 0
+        for S in self._split.values():  # rings per nu, threaded rings (None: not used), per-thread coarse rows
+            if isinstance(S, np.ndarray):
+                scratch += S.nbytes
+            elif S is not None:
+                scratch += sum(a.nbytes for a in S)
+        return (self._tmp.nbytes if self._tmp is not None else 0) + scratch
