@@ -44,6 +44,7 @@ from ..solve import SolveResult, StopReason
 from .operators import DenseSolve, MatrixOperator, check_matrix
 from ..coarsening import is_nonnested_step
 from .transfers import injection, prolongation, prolongation_axes, restriction
+from .structured._common import norm2
 
 __all__ = ["MultigridSolver", "ACCELERATIONS", "COARSE_OPERATORS", "FastPathWarning"]
 
@@ -504,7 +505,7 @@ class MultigridSolver(MultigridFrontend):
         return x - x.mean()
 
     def _null_fraction(self, b):
-        nb = float(np.linalg.norm(b.reshape(-1)))
+        nb = norm2(b)
         return abs(float(b.mean())) * math.sqrt(b.size) / nb if nb > 0 else 0.0
 
     def _is_zero(self, b):
@@ -519,7 +520,7 @@ class MultigridSolver(MultigridFrontend):
             from .structured.mixed import MixedNorm
 
             return MixedNorm(self._mixed, b, self._mixed.start(b, x, zero_start))
-        first = float(np.linalg.norm(b.reshape(-1))) if zero_start else None  # ||b - A 0|| without the product
+        first = norm2(b) if zero_start else None  # ||b - A 0|| without the product
         return _Norm(self.levels[0], b, first)
 
     def _stationary_step(self, kind, b, x):

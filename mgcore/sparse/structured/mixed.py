@@ -38,7 +38,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ...cycles import CycleKind, cycle
-from ._common import kernels
+from ._common import kernels, norm2
 
 __all__ = ["MixedRefinement", "MixedNorm", "MatrixResidual", "PRECISIONS", "coarse_fmg"]
 
@@ -128,7 +128,7 @@ class MixedRefinement:
         if zero:
             r = self._rbuf(b)
             np.copyto(r, b, casting="same_kind")
-            self._valid, self._norm = self._key(b, x), float(np.linalg.norm(b.reshape(-1)))
+            self._valid, self._norm = self._key(b, x), norm2(b)
             return self._norm
         return None
 
@@ -147,7 +147,7 @@ class MixedRefinement:
             nrm = math.sqrt(fn(x, b, *op.args(), op.zero, op.row, r))
         else:
             r64 = self.residual_fn(b, x)
-            nrm = float(np.linalg.norm(np.reshape(r64, -1)))
+            nrm = norm2(r64)
             np.copyto(r, np.reshape(r64, r.shape), casting="same_kind")
         self._valid, self._norm = self._key(b, x), nrm
         return nrm

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ...problems.grid import GridLevelData
-from ._common import kernels
+from ._common import kernels, norm2
 
 __all__ = ["StencilOperator", "uniform_weights"]
 
@@ -117,7 +117,7 @@ class StencilOperator:
         """``||f - A u||_2`` without allocating (fused kernel)."""
         F = self.grid(f, "f")
         if u is None:
-            return float(np.linalg.norm(F.reshape(-1)))
+            return norm2(F)
         U = self.grid(u, "u")
         K = kernels()
         if self.parallel():
