@@ -263,14 +263,7 @@ class LevelKernels:
         if f is not st["g_src"] or f._version != st["g_ver"]:
             st["swept_last"] = None  # another right-hand side than the one smoothed for
             self._load_g(st, f)
-        last = st.get("swept_last")
-        pars = [0, 1] if last is None else [st["par"][1 - last]]
-        for par in (0, 1):
-            if par not in pars and par in st["r_pars"]:
-                st["Rc"][par].zero_()
-        for par in pars:
-            self._residual_colour(st, par)
-        st["r_pars"] = set(pars)
+        pars = self._residual_colours(st, st.get("swept_last"))
         norms = [torch.linalg.vector_norm(st["Rc"][par], dim=1) for par in pars]
         out = norms[0] if len(norms) == 1 else torch.hypot(norms[0], norms[1])
         return out * self.centre if self.constant else out
@@ -329,6 +322,18 @@ class LevelKernels:
         if nu > 0:  # the residual of the colour swept last is zero up to round-off
             st["swept_last"] = order[-1]
 
+    def _residual_colours(self, st, last_colour) -> list:
+        """The residual on the colours that need it (all, or the one not swept last, whose residual is zero up to
+        round-off) into ``st["Rc"]``, the other colour's buffer zeroed if it held a residual; returns the colours."""
+        pars = [0, 1] if last_colour is None else [st["par"][1 - last_colour]]
+        for par in (0, 1):
+            if par not in pars and par in st["r_pars"]:
+                st["Rc"][par].zero_()
+        for par in pars:
+            self._residual_colour(st, par)
+        st["r_pars"] = set(pars)
+        return pars
+
     def _residual_colour(self, st: dict, par: int) -> None:
         """``(f - A u) / a_pp`` (constant) or ``f - A u`` at the points of flat parity ``par``."""
         e = st["lat"][par]
@@ -379,13 +384,7 @@ class LevelKernels:
         zero up to round-off (Gauss-Seidel has just solved those equations)
         and is taken as zero; ``None`` computes the residual everywhere.
         """
-        pars = [0, 1] if last_colour is None else [st["par"][1 - last_colour]]
-        for par in (0, 1):
-            if par not in pars and par in st["r_pars"]:
-                st["Rc"][par].zero_()
-        for par in pars:
-            self._residual_colour(st, par)
-        st["r_pars"] = set(pars)
+        pars = self._residual_colours(st, last_colour)
         factor = (self.centre if self.constant else 1.0) * self.r_factor
         fc, first = st["fc"], True
         for par, off, w in self._taps():

@@ -477,15 +477,23 @@ def rbgs2_restrict(u, f, wx, wy, cst, const, nsweeps, red_first, z, fc, off, row
 @njit(**_JIT)
 def _split_load(u, f, r, S, slot):
     """De-interleave row ``r`` of ``u`` and ``f`` into ring slot ``slot``."""
-    n1 = u.shape[1]
+    _split_load_from(u, r, f, r, S, slot)
+
+
+@njit(**_JIT)
+def _split_load_from(u, ur, f, r, S, slot):
+    """De-interleave row ``ur`` of ``u`` and row ``r`` of ``f`` into ring slot ``slot``
+    (``u`` may be a snapshot of some rows, :mod:`mgcore.sparse._split_par_kernels`)."""
+    n1 = f.shape[1]
     no = np.uint64(n1 // 2)
     R = np.uint64(r)
+    UR = np.uint64(ur)
     o = _U1
     eu = S[slot, 0]
     ou = S[slot, 1]
     for m in range(np.uint64(0), no):
-        eu[m] = u[R, _U2 * m]
-        ou[m] = u[R, _U2 * m + o]
+        eu[m] = u[UR, _U2 * m]
+        ou[m] = u[UR, _U2 * m + o]
     ef = S[slot, 2]
     of = S[slot, 3]
     for m in range(np.uint64(0), no):
@@ -493,7 +501,7 @@ def _split_load(u, f, r, S, slot):
         of[m] = f[R, _U2 * m + o]
     if n1 % 2 == 1:
         L = np.uint64(n1 - 1)
-        eu[no] = u[R, L]
+        eu[no] = u[UR, L]
         ef[no] = f[R, L]
 
 
@@ -767,9 +775,16 @@ def _split_load_prolong(u, f, r, S, slot, e, erow):
     ``erow`` is the coarse row interpolated along axis 0 (:func:`_coarse_row`),
     odd points add ``1.0 * erow[m + 1]``, even points ``0.5 * (erow[m] + erow[m + 1])``,
     so the iterate is bitwise that of :func:`prolong_add2` followed by the sweeps."""
-    n1 = u.shape[1]
+    _split_load_prolong_from(u, r, f, r, S, slot, e, erow)
+
+
+@njit(**_JIT)
+def _split_load_prolong_from(u, ur, f, r, S, slot, e, erow):
+    """:func:`_split_load_prolong` with the iterate's row ``ur`` of ``u`` (``u`` may be a snapshot of some rows)."""
+    n1 = f.shape[1]
     no = np.uint64(n1 // 2)
     R = np.uint64(r)
+    UR = np.uint64(ur)
     o = _U1
     _coarse_row(e, r, 1, erow)
     eu = S[slot, 0]
@@ -777,10 +792,10 @@ def _split_load_prolong(u, f, r, S, slot, e, erow):
     alpha = 1.0
     h = 0.5 * alpha
     for m in range(np.uint64(0), no):
-        ou[m] = u[R, _U2 * m + o] + alpha * erow[m + o]
-        eu[m] = u[R, _U2 * m] + h * (erow[m] + erow[m + o])
+        ou[m] = u[UR, _U2 * m + o] + alpha * erow[m + o]
+        eu[m] = u[UR, _U2 * m] + h * (erow[m] + erow[m + o])
     if n1 % 2 == 1:
-        eu[no] = u[R, np.uint64(n1 - 1)] + h * (erow[no] + erow[no + o])
+        eu[no] = u[UR, np.uint64(n1 - 1)] + h * (erow[no] + erow[no + o])
     ef = S[slot, 2]
     of = S[slot, 3]
     for m in range(np.uint64(0), no):

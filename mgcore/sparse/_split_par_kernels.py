@@ -39,7 +39,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ._kernels import _JIT, _PJIT, _U1, _U2, _coarse_row, _fw_split, _split_gs, _split_res, _split_zero, _ssq
+from ._kernels import (_JIT, _PJIT, _fw_split, _split_gs, _split_load_f, _split_load_from, _split_load_prolong_from,
+                       _split_res, _split_store, _split_zero, _ssq)
 from ._split3_kernels import (_s3_gs_plane, _s3_load_f, _s3_load_from, _s3_load_prolong_from, _s3_res_plane,
                               _s3_restrict, _s3_ssq_plane, _s3_store, _s3_zero, _s3_zero_all)
 
@@ -61,68 +62,22 @@ def block_cuts(n0: int, threads: int, nsweeps: int) -> np.ndarray | None:
 
 
 @njit(**_JIT)
-def _load(src, sr, f, r, S, slot, mode, e, erow):
-    """Ring slot ``slot`` := row ``r`` (iterate: row ``sr`` of ``src``; mode 1: zero; mode 2: plus ``P e``)."""
-    n1 = f.shape[1]
-    no = np.uint64(n1 // 2)
-    R = np.uint64(r)
-    SR = np.uint64(sr)
-    o = _U1
-    eu = S[slot, 0]
-    ou = S[slot, 1]
-    if mode == 1:
-        for m in range(eu.shape[0]):
-            eu[m] = 0.0
-            ou[m] = 0.0
-    elif mode == 2:
-        _coarse_row(e, r, 1, erow)
-        alpha = 1.0
-        h = 0.5 * alpha
-        for m in range(np.uint64(0), no):
-            ou[m] = src[SR, _U2 * m + o] + alpha * erow[m + o]
-            eu[m] = src[SR, _U2 * m] + h * (erow[m] + erow[m + o])
-        if n1 % 2 == 1:
-            eu[no] = src[SR, np.uint64(n1 - 1)] + h * (erow[no] + erow[no + o])
-    else:
-        for m in range(np.uint64(0), no):
-            eu[m] = src[SR, _U2 * m]
-            ou[m] = src[SR, _U2 * m + o]
-        if n1 % 2 == 1:
-            eu[no] = src[SR, np.uint64(n1 - 1)]
-    ef = S[slot, 2]
-    of = S[slot, 3]
-    for m in range(np.uint64(0), no):
-        ef[m] = f[R, _U2 * m]
-        of[m] = f[R, _U2 * m + o]
-    if n1 % 2 == 1:
-        ef[no] = f[R, np.uint64(n1 - 1)]
-
-
-@njit(**_JIT)
 def _load_any(u, f, r, S, mode, e, erow, lo, hi, snap, t, H):
     """Load row ``r`` into its ring slot: own rows from ``u``, rows of the neighbours from their snapshots."""
     slot = r % S.shape[0]
+    if mode == 1:  # a cycle from zero: the iterate is not read
+        _split_load_f(f, r, S, slot)
+        return
     if lo <= r < hi:
-        _load(u, r, f, r, S, slot, mode, e, erow)
+        src, sr = u, r
     elif r < lo:
-        _load(snap[t - 1], r - (lo - H - 1), f, r, S, slot, mode, e, erow)
+        src, sr = snap[t - 1], r - (lo - H - 1)
     else:
-        _load(snap[t], r - (hi - H - 1), f, r, S, slot, mode, e, erow)
-
-
-@njit(**_JIT)
-def _store(u, r, S, slot):
-    n1 = u.shape[1]
-    no = np.uint64(n1 // 2)
-    R = np.uint64(r)
-    o = _U1
-    eu = S[slot, 0]
-    ou = S[slot, 1]
-    for m in range(np.uint64(0), no):
-        u[R, _U2 * m] = eu[m]
-        u[R, _U2 * m + o] = ou[m]
-    if n1 % 2 == 1:
-        u[R, np.uint64(n1 - 1)] = eu[no]
+        src, sr = snap[t], r - (hi - H - 1)
+    if mode == 2:
+        _split_load_prolong_from(src, sr, f, r, S, slot, e, erow)
+    else:
+        _split_load_from(src, sr, f, r, S, slot)
 
 
 @njit(**_JIT)
@@ -162,7 +117,7 @@ def _block(u, f, cst, nsweeps, c1, lo, hi, snap, t, mode, e, erow, fc, restrict,
                 _split_gs(S, (r2 - 1) % ns, r2 % ns, (r2 + 1) % ns, par, r2 == 0 or r2 == n0 - 1, cst, n1)
         rf = i - 2 * nsweeps + 1
         if lo <= rf < hi:
-            _store(u, rf, S, rf % ns)
+            _split_store(u, rf, S, rf % ns)
         rr = i - 2 * nsweeps
         if restrict:
             if max(0, lo - 1) <= rr < min(n0, hi + 1):
