@@ -42,7 +42,7 @@ ENV_SWITCH = "MGCORE_CKERNELS"
 CFLAGS = ("-O3", "-march=native", "-std=c99", "-ffp-contract=off", "-shared", "-fPIC")
 
 #: MGK_VERSION of the source this module expects
-VERSION = 2
+VERSION = 3
 
 _LIB = None
 _STATE: dict = {"loaded": False, "reason": "not loaded yet", "compile_seconds": 0.0, "compiled": False, "path": None}
@@ -170,6 +170,12 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
     lib.mgk_vcycle3.argtypes = [I, P, P, P, P, P, I, I, I, P, P]
     lib.mgk_resnorm3.restype = D
     lib.mgk_resnorm3.argtypes = [P, P, I, I, I, P, P, P]
+    lib.mgk_mixed_residual2.restype = D
+    lib.mgk_mixed_residual2.argtypes = [P, P, I, I, P, P, P, P]
+    lib.mgk_mixed_pre2.restype = None
+    lib.mgk_mixed_pre2.argtypes = [P, P, P, P, I, P, P]
+    lib.mgk_mixed_step2.restype = D
+    lib.mgk_mixed_step2.argtypes = [I, P, P, P, P, P, P, P, P, I, I, I, I, P, P, P, P]
     return lib
 
 

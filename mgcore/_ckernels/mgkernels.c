@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MGK_VERSION 2
+#define MGK_VERSION 3
 
 int mgk_version(void) { return MGK_VERSION; }
 
@@ -453,4 +453,384 @@ double mgk_vcycle3(int J, const int *shape, const double *cst, double *const *u,
     if (J == 1)
         ssq = mgk_resnorm3(u[0], f[0], shape[0], shape[1], shape[2], cst, work, zero);
     return ssq;
+}
+
+/* ------------------------------------------------------- mixed precision, 2D */
+/*
+ * Float32 V-cycles inside a float64 residual refinement (x <- x + C(b - A x)),
+ * constant-coefficient 2D Dirichlet levels, n1 odd (nested grids 2^k - 1).
+ *
+ * The float32 level arrays (the correction e and its right-hand side f of every
+ * level; f of the finest level is the residual r = b - A x) are stored colour-split:
+ * row i of an n0 x n1 level holds W = n1 + 1 floats, first E[m] = v[i][2m]
+ * (m < ne = (n1 + 1) / 2), then O[m] = v[i][2m + 1] (m < ne - 1) and one zero pad.
+ * A red-black half-sweep then updates one contiguous half-row from the other half
+ * and the same half of the neighbour rows: unit-stride, vectorised loops, in place.
+ * The float64 iterate x and right-hand side b keep the natural layout.
+ *
+ * A refinement step is the coarse-grid part of the cycle (levels 1..J-1) and one
+ * pass over the finest level doing, row by row behind one another:
+ *   A. e += P e_1 and nu2 post-smoothing sweeps of A e = r (float32);
+ *   B. x += e (float64) and the new residual r = b - A x (float64, stored float32)
+ *      with its squared norm;
+ *   C. nu1 pre-smoothing sweeps of the next correction A e = r from e = 0 and the
+ *      full-weighting restriction f_1 = R (r - A e) of its residual,
+ * so a step reads x and b once, and the next step starts with its coarse levels.
+ * (Higham, Accuracy and Stability of Numerical Algorithms, 2002, Sec. 12.1, for
+ * the refinement; the cycle is that of the float64 kernels above.)
+ */
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+/* out[2k] = a[k], out[2k + 1] = b[k], k < n */
+static inline void interleave_f(const float *restrict a, const float *restrict b, float *restrict out, int n)
+{
+    int k = 0;
+#if defined(__AVX2__)
+    for (; k + 8 <= n; k += 8) {
+        __m256 va = _mm256_loadu_ps(a + k), vb = _mm256_loadu_ps(b + k);
+        __m256 lo = _mm256_unpacklo_ps(va, vb), hi = _mm256_unpackhi_ps(va, vb);
+        _mm256_storeu_ps(out + 2 * k, _mm256_permute2f128_ps(lo, hi, 0x20));
+        _mm256_storeu_ps(out + 2 * k + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
+    }
+#endif
+    for (; k < n; k++) {
+        out[2 * k] = a[k];
+        out[2 * k + 1] = b[k];
+    }
+}
+
+/* x[2k] += a[k], x[2k + 1] += b[k] (k < n), float32 addends, float64 sums */
+static inline void interleave_add_d(double *restrict x, const float *restrict a, const float *restrict b, int n)
+{
+    int k = 0;
+#if defined(__AVX2__)
+    for (; k + 4 <= n; k += 4) {
+        __m256d va = _mm256_cvtps_pd(_mm_loadu_ps(a + k)), vb = _mm256_cvtps_pd(_mm_loadu_ps(b + k));
+        __m256d lo = _mm256_unpacklo_pd(va, vb), hi = _mm256_unpackhi_pd(va, vb);
+        __m256d x0 = _mm256_loadu_pd(x + 2 * k), x1 = _mm256_loadu_pd(x + 2 * k + 4);
+        _mm256_storeu_pd(x + 2 * k, _mm256_add_pd(x0, _mm256_permute2f128_pd(lo, hi, 0x20)));
+        _mm256_storeu_pd(x + 2 * k + 4, _mm256_add_pd(x1, _mm256_permute2f128_pd(lo, hi, 0x31)));
+    }
+#endif
+    for (; k < n; k++) {
+        x[2 * k] += (double)a[k];
+        x[2 * k + 1] += (double)b[k];
+    }
+}
+
+/* a[k] = (float) t[2k], b[k] = (float) t[2k + 1], k < n */
+static inline void deinterleave_cast(const double *restrict t, float *restrict a, float *restrict b, int n)
+{
+    int k = 0;
+#if defined(__AVX2__)
+    for (; k + 4 <= n; k += 4) {
+        __m128 p = _mm256_cvtpd_ps(_mm256_loadu_pd(t + 2 * k)), q = _mm256_cvtpd_ps(_mm256_loadu_pd(t + 2 * k + 4));
+        _mm_storeu_ps(a + k, _mm_shuffle_ps(p, q, _MM_SHUFFLE(2, 0, 2, 0)));
+        _mm_storeu_ps(b + k, _mm_shuffle_ps(p, q, _MM_SHUFFLE(3, 1, 3, 1)));
+    }
+#endif
+    for (; k < n; k++) {
+        a[k] = (float)t[2 * k];
+        b[k] = (float)t[2 * k + 1];
+    }
+}
+
+typedef struct {
+    float cx, cy, d, inv;
+} stf2;
+
+/* Colour c (0: red, i + j even) of split row i, in place; A, B: split rows i - 1, i + 1 (or a zero row). */
+static inline void gsf_row(float *restrict row, const float *restrict F, const float *restrict A,
+                           const float *restrict B, int i, int c, int ne, stf2 s)
+{
+    const float cx = s.cx, cy = s.cy, inv = s.inv;
+    if (((i + c) & 1) == 0) {
+        float *restrict T = row;
+        const float *restrict N = row + ne;
+        T[0] = (F[0] + cx * (A[0] + B[0]) + cy * N[0]) * inv;
+        for (int m = 1; m < ne; m++) T[m] = (F[m] + cx * (A[m] + B[m]) + cy * (N[m - 1] + N[m])) * inv;
+    } else {
+        float *restrict T = row + ne;
+        const float *restrict N = row;
+        const float *restrict Fo = F + ne, *restrict Ao = A + ne, *restrict Bo = B + ne;
+        for (int m = 0; m < ne - 1; m++) T[m] = (Fo[m] + cx * (Ao[m] + Bo[m]) + cy * (N[m] + N[m + 1])) * inv;
+    }
+}
+
+/* Residual f - A v of split row i into R (split; pad zero). */
+static inline void resf_row(const float *restrict row, const float *restrict F, const float *restrict A,
+                            const float *restrict B, int ne, stf2 s, float *restrict R)
+{
+    const float cx = s.cx, cy = s.cy, d = s.d;
+    const float *restrict Ev = row, *restrict Ov = row + ne;
+    R[0] = F[0] - (d * Ev[0] - cx * (A[0] + B[0]) - cy * Ov[0]);
+    for (int m = 1; m < ne; m++) R[m] = F[m] - (d * Ev[m] - cx * (A[m] + B[m]) - cy * (Ov[m - 1] + Ov[m]));
+    const float *restrict Fo = F + ne, *restrict Ao = A + ne, *restrict Bo = B + ne;
+    float *restrict Ro = R + ne;
+    for (int m = 0; m < ne - 1; m++) Ro[m] = Fo[m] - (d * Ov[m] - cx * (Ao[m] + Bo[m]) - cy * (Ev[m] + Ev[m + 1]));
+    Ro[ne - 1] = 0.0f;
+}
+
+/* Full weighting of split residual rows a, c, b (fine rows 2I, 2I + 1, 2I + 2) into split coarse row fc. */
+static inline void fwf_rows(const float *restrict a, const float *restrict c, const float *restrict b, int ne,
+                            float *restrict tmp, float *restrict fc)
+{
+    int nc1 = ne - 1, nce = (nc1 + 1) / 2;
+    const float *restrict aO = a + ne, *restrict cO = c + ne, *restrict bO = b + ne;
+    for (int J = 0; J < nc1; J++) {
+        float ta = a[J] + 2.0f * aO[J] + a[J + 1];
+        float tc = c[J] + 2.0f * cO[J] + c[J + 1];
+        float tb = b[J] + 2.0f * bO[J] + b[J + 1];
+        tmp[J] = (ta + 2.0f * tc + tb) * 0.0625f;
+    }
+    for (int K = 0; K < nce; K++) fc[K] = tmp[2 * K];
+    for (int K = 0; K < nce - 1; K++) fc[nce + K] = tmp[2 * K + 1];
+    fc[2 * nce - 1] = 0.0f;
+}
+
+/* Split fine row r of e += P ec (bilinear; coarse node I sits on fine node 2 I + 1); v: 2 nc1 + 4 floats. */
+static inline void prolongf_row(float *restrict er, const float *ec, int nc0, int ne, int r, float *restrict v)
+{
+    int nc1 = ne - 1, nce = (nc1 + 1) / 2, Wc = 2 * nce;
+    v[0] = 0.0f;
+    v[nc1 + 1] = 0.0f;
+    /* nc1 = 2 nce - 1: the split coarse row (with its zero pad) interleaves into v[1 .. nc1 + 1] */
+    if (r & 1) {
+        const float *restrict q = ec + (size_t)((r - 1) / 2) * Wc;
+        interleave_f(q, q + nce, v + 1, nce);
+    } else {
+        int I = r / 2;
+        const float *qa = I - 1 >= 0 ? ec + (size_t)(I - 1) * Wc : NULL;
+        const float *qb = I < nc0 ? ec + (size_t)I * Wc : NULL;
+        float *restrict h = v + nc1 + 2; /* the averaged coarse row, Wc floats */
+        if (qa && qb) {
+            for (int K = 0; K < Wc; K++) h[K] = 0.5f * (qa[K] + qb[K]);
+        } else {
+            const float *q = qa ? qa : qb;
+            for (int K = 0; K < Wc; K++) h[K] = 0.5f * q[K];
+        }
+        interleave_f(h, h + nce, v + 1, nce);
+    }
+    v[nc1 + 1] = 0.0f;
+    float *restrict E = er, *restrict O = er + ne;
+    for (int m = 0; m < ne; m++) E[m] += 0.5f * (v[m] + v[m + 1]);
+    for (int m = 0; m < ne - 1; m++) O[m] += v[m + 1];
+}
+
+/* Wavefront step i of ns red-black sweeps (colour c1 first) on a split level, in place. */
+static inline void wstepf(float *e, const float *f, int n0, int ne, int ns, int c1, int i, stf2 s, const float *zero)
+{
+    const size_t W = (size_t)2 * ne;
+    for (int k = 0; k < ns; k++) {
+        int r1 = i - 2 * k, r2 = r1 - 1;
+        if (r1 >= 0 && r1 < n0)
+            gsf_row(e + r1 * W, f + r1 * W, r1 > 0 ? e + (r1 - 1) * W : zero, r1 < n0 - 1 ? e + (r1 + 1) * W : zero,
+                    r1, c1, ne, s);
+        if (r2 >= 0 && r2 < n0)
+            gsf_row(e + r2 * W, f + r2 * W, r2 > 0 ? e + (r2 - 1) * W : zero, r2 < n0 - 1 ? e + (r2 + 1) * W : zero,
+                    r2, 1 - c1, ne, s);
+    }
+}
+
+/* Residual row rr of a split level into the ring and, on even rr >= 2, coarse row (rr - 2) / 2 of fc. */
+static inline void res_restrictf(const float *e, const float *f, int n0, int ne, int rr, stf2 s, float *ring,
+                                 float *tmp, float *fc, const float *zero)
+{
+    const size_t W = (size_t)2 * ne;
+    int nce = ne / 2; /* ((ne - 1) + 1) / 2 */
+    resf_row(e + rr * W, f + rr * W, rr > 0 ? e + (rr - 1) * W : zero, rr < n0 - 1 ? e + (rr + 1) * W : zero, ne, s,
+             ring + (rr % 3) * W);
+    if (rr >= 2 && rr % 2 == 0)
+        fwf_rows(ring + ((rr - 2) % 3) * W, ring + ((rr - 1) % 3) * W, ring + (rr % 3) * W, ne, tmp,
+                 fc + (size_t)((rr - 2) / 2) * 2 * nce);
+}
+
+/* ns sweeps of A e = f from e = 0 (red first) and fc = R (f - A e), one pass. work: 3 W + ne floats. */
+static void pre_zerof(float *e, const float *f, int n0, int ne, int ns, stf2 s, float *fc, float *work,
+                      const float *zero)
+{
+    const size_t W = (size_t)2 * ne;
+    memset(e, 0, sizeof(float) * W * n0);
+    for (int i = 0; i < n0 + 2 * ns; i++) {
+        wstepf(e, f, n0, ne, ns, 0, i, s, zero);
+        int rr = i - 2 * ns;
+        if (rr >= 0 && rr < n0) res_restrictf(e, f, n0, ne, rr, s, work, work + 3 * W, fc, zero);
+    }
+}
+
+/* e += P ec, then ns sweeps (colour c1 first), one pass. v: ne + 1 floats. */
+static void post_f(float *e, const float *f, const float *ec, int n0, int ne, int ns, int c1, stf2 s, float *v,
+                   const float *zero)
+{
+    const size_t W = (size_t)2 * ne;
+    int nc0 = (n0 - 1) / 2, done = 0;
+    for (int i = 0; i < n0 + 2 * ns - 1; i++) {
+        while (done < n0 && done <= i + 1) {
+            prolongf_row(e + done * W, ec, nc0, ne, done, v);
+            done++;
+        }
+        wstepf(e, f, n0, ne, ns, c1, i, s, zero);
+    }
+    while (done < n0) {
+        prolongf_row(e + done * W, ec, nc0, ne, done, v);
+        done++;
+    }
+}
+
+/* Coarse-grid part of a cycle: levels l0..J-1 from zero for the right-hand side f[l0]; the result in e[l0]. */
+static void coarse_cyclef(int l0, int J, const int *shape, const float *cst, float *const *e, float *const *f,
+                          const float *Minv, int nu1, int nu2, int c1post, float *work, const float *zero)
+{
+    for (int l = l0; l < J - 1; l++) {
+        const float *c = cst + 4 * l;
+        stf2 s = {c[0], c[1], c[2], c[3]};
+        pre_zerof(e[l], f[l], shape[2 * l], (shape[2 * l + 1] + 1) / 2, nu1, s, f[l + 1], work, zero);
+    }
+    {
+        int l = J - 1, N = shape[2 * l] * (shape[2 * l + 1] + 1);
+        const float *fl = f[l];
+        float *el = e[l];
+        for (int p = 0; p < N; p++) {
+            const float *m = Minv + (size_t)p * N;
+            float acc = 0.0f;
+            for (int q = 0; q < N; q++) acc += m[q] * fl[q];
+            el[p] = acc;
+        }
+    }
+    for (int l = J - 2; l >= l0; l--) {
+        const float *c = cst + 4 * l;
+        stf2 s = {c[0], c[1], c[2], c[3]};
+        post_f(e[l], f[l], e[l + 1], shape[2 * l], (shape[2 * l + 1] + 1) / 2, nu2, c1post, s, work, zero);
+    }
+}
+
+/* sum of t[j]^2 in eight interleaved partial sums (a fixed order that vectorises; a single running sum is
+ * bound by the latency of the additions) */
+static inline double ssq8(const double *restrict t, int n)
+{
+    double a[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+    int j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int k = 0; k < 8; k++) a[k] += t[j + k] * t[j + k];
+    double s = ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+    for (; j < n; j++) s += t[j] * t[j];
+    return s;
+}
+
+/* Row q of r = b - A x (float64, natural layout) into split float32 row rq; returns its sum of squares.
+ * tmp: n1 doubles; zero64: n1 zeros. */
+static inline double resx_row(const double *x, const double *b, int n0, int n1, int q, const double *c64,
+                              double *restrict tmp, float *restrict rq, const double *zero64)
+{
+    const double cx = c64[0], cy = c64[1], d = c64[2];
+    const double *restrict xq = x + (size_t)q * n1, *restrict bq = b + (size_t)q * n1;
+    const double *restrict up = q > 0 ? xq - n1 : zero64, *restrict dn = q < n0 - 1 ? xq + n1 : zero64;
+    double acc = 0.0;
+    if (n1 == 1) {
+        tmp[0] = bq[0] - (d * xq[0] - cx * (up[0] + dn[0]));
+    } else {
+        tmp[0] = bq[0] - (d * xq[0] - cx * (up[0] + dn[0]) - cy * xq[1]);
+        for (int j = 1; j < n1 - 1; j++)
+            tmp[j] = bq[j] - (d * xq[j] - cx * (up[j] + dn[j]) - cy * (xq[j - 1] + xq[j + 1]));
+        tmp[n1 - 1] = bq[n1 - 1] - (d * xq[n1 - 1] - cx * (up[n1 - 1] + dn[n1 - 1]) - cy * xq[n1 - 2]);
+    }
+    acc = ssq8(tmp, n1);
+    int ne = (n1 + 1) / 2;
+    deinterleave_cast(tmp, rq, rq + ne, ne - 1);
+    rq[ne - 1] = (float)tmp[n1 - 1];
+    rq[2 * ne - 1] = 0.0f;
+    return acc;
+}
+
+/*
+ * r = b - A x (x == NULL: r = b), float64 arithmetic, stored split float32 in r;
+ * returns ||r||^2 (float64).  tmp: n1 doubles, zero64: n1 zeros.
+ */
+double mgk_mixed_residual2(const double *x, const double *b, int n0, int n1, const double *c64, float *r,
+                           double *tmp, const double *zero64)
+{
+    const size_t W = (size_t)n1 + 1;
+    int ne = (n1 + 1) / 2;
+    double acc = 0.0;
+    for (int q = 0; q < n0; q++) {
+        if (x != NULL) {
+            acc += resx_row(x, b, n0, n1, q, c64, tmp, r + q * W, zero64);
+        } else {
+            const double *bq = b + (size_t)q * n1;
+            float *rq = r + q * W;
+            acc += ssq8(bq, n1);
+            deinterleave_cast(bq, rq, rq + ne, ne - 1);
+            rq[ne - 1] = (float)bq[n1 - 1];
+            rq[2 * ne - 1] = 0.0f;
+        }
+    }
+    return acc;
+}
+
+/* Pre-smoothing of the finest correction from zero and f[1] = R (r - A e) (the first step of a solve). */
+void mgk_mixed_pre2(const int *shape, const float *cst, float *const *e, float *const *f, int nu1, float *work,
+                    const float *zero)
+{
+    stf2 s = {cst[0], cst[1], cst[2], cst[3]};
+    pre_zerof(e[0], f[0], shape[0], (shape[1] + 1) / 2, nu1, s, f[1], work, zero);
+}
+
+/*
+ * One refinement step (J >= 2): the coarse-grid part of the cycle for f[1] (which
+ * holds R (r - A e) of the pre-smoothed finest correction e[0]), then passes A, B, C
+ * above over the finest level (C only when do_pre).  Returns ||b - A x||^2 of the
+ * new x.  shape: 2 J ints; c64: cx, cy, d of the finest level (float64); cst: cx,
+ * cy, d, 1/d of every level (float32); Minv: the dense inverse of the coarsest
+ * operator in the split numbering (pad rows and columns zero); post_c1: colour the
+ * post-smoothing starts with (0 red); work: 4 W + ne floats of the finest level;
+ * tmp: n1 doubles; zero / zero64: W floats / n1 doubles of zeros.
+ */
+double mgk_mixed_step2(int J, const int *shape, const double *c64, const float *cst, double *x, const double *b,
+                       float *const *e, float *const *f, const float *Minv, int nu1, int nu2, int post_c1, int do_pre,
+                       float *work, double *tmp, const float *zero, const double *zero64)
+{
+    coarse_cyclef(1, J, shape, cst, e, f, Minv, nu1, nu2, post_c1, work, zero);
+    const int n0 = shape[0], n1 = shape[1], ne = (n1 + 1) / 2, nc0 = shape[2];
+    const size_t W = (size_t)2 * ne;
+    stf2 s = {cst[0], cst[1], cst[2], cst[3]};
+    float *e0 = e[0], *r = f[0], *f1 = f[1];
+    const float *e1 = e[1];
+    float *ring = work, *ftmp = work + 3 * W, *v = work + 3 * W;
+    double acc = 0.0;
+    int done = 0;
+    int last = n0 + 2 * nu2 + 1 + (do_pre ? 2 * nu1 + 1 : 0);
+    for (int i = -1; i < last; i++) { /* from -1: without post-smoothing (nu2 = 0) row 0 is final at step -1 */
+        /* A: correction and post-smoothing, step i */
+        while (done < n0 && done <= i + 1) {
+            prolongf_row(e0 + done * W, e1, nc0, ne, done, v);
+            done++;
+        }
+        if (i >= 0 && i < n0 + 2 * nu2 - 1) wstepf(e0, r, n0, ne, nu2, post_c1, i, s, zero);
+        /* B: row a of e is final: x += e; the residual of row q = a - 1 */
+        int a = i - 2 * nu2 + 1;
+        if (a >= 0 && a < n0) {
+            double *xa = x + (size_t)a * n1;
+            const float *Ea = e0 + a * W;
+            interleave_add_d(xa, Ea, Ea + ne, ne - 1);
+            xa[n1 - 1] += (double)Ea[ne - 1];
+        }
+        int q = a - 1;
+        if (q >= 0 && q < n0) {
+            acc += resx_row(x, b, n0, n1, q, c64, tmp, r + q * W, zero64);
+            if (do_pre) memset(e0 + q * W, 0, sizeof(float) * W); /* the next correction starts from zero */
+        }
+        /* C: pre-smoothing of the next correction, step q - 1 (row q of r and of the zero e are ready) */
+        if (do_pre) {
+            int ip = q - 1;
+            if (ip >= 0 && ip < n0 + 2 * nu1) {
+                wstepf(e0, r, n0, ne, nu1, 0, ip, s, zero);
+                int rr = ip - 2 * nu1;
+                if (rr >= 0 && rr < n0) res_restrictf(e0, r, n0, ne, rr, s, ring, ftmp, f1, zero);
+            }
+        }
+    }
+    return acc;
 }

@@ -391,9 +391,12 @@ class MultigridSolver(MultigridFrontend):
         if self.fast:
             from .structured import StencilOperator
 
+            from .._ckernels.mixed import c_mixed
+
             op = StencilOperator(self._datas[0], np.float64, self.threads)
             self._A64 = op.apply
-            self._mixed = MixedRefinement(self.hierarchy, op.residual, op64=op)
+            c, self.mixed_c_reason = c_mixed(self)
+            self._mixed = MixedRefinement(self.hierarchy, op.residual, op64=op, c=c)
         else:
             A = (self._matrix if hasattr(self, "_matrix") else self._datas[0].matrix()).astype(np.float64).tocsr()
             self._A64 = MatrixOperator(A)

@@ -23,6 +23,12 @@ over memory:
    post-smoothing, ``x += e`` and the next residual ``r = b - A x`` (float64
    arithmetic, stored in float32) with its norm.
 
+On constant-coefficient 2D Dirichlet problems on nested grids (red-black
+V-cycles, one thread) a step runs in the C kernels instead
+(:class:`mgcore._ckernels.mixed.CMixed2`, ``c=``): colour-split float32 levels
+and one pass over the finest level per step, which also pre-smooths the next
+correction.
+
 Elsewhere (variable coefficients, threads, other smoothers, assembled
 matrices) a step is ``r = b - A x`` (float64), one float32 cycle of
 :mod:`mgcore.cycles`, ``x += e``; the residual computed for the convergence
@@ -87,6 +93,8 @@ class MixedRefinement:
     op64 : StencilOperator, optional
         The float64 fine operator of a structured hierarchy; with it the
         fused two-pass fine-level step is used where it applies.
+    c : mgcore._ckernels.mixed.CMixed2, optional
+        The C step (V-cycles of a problem it covers); it then runs every step.
 
     Examples
     --------
@@ -99,8 +107,10 @@ class MixedRefinement:
     (True, 'float64')
     """
 
-    def __init__(self, hierarchy, residual: Callable[[Any, Any], Any], op64: Any = None):
+    def __init__(self, hierarchy, residual: Callable[[Any, Any], Any], op64: Any = None, c: Any = None):
         self.h = hierarchy
+        self.c = c
+        self._pre: tuple | None = None  # (x, b) key for which the C step's next pre-smoothing is done
         self.residual_fn = residual
         self.op64 = op64
         self.cycle_dtype = np.dtype(np.float32)
@@ -120,11 +130,14 @@ class MixedRefinement:
 
     def invalidate(self) -> None:
         """Forget the stored residual (the iterate was changed from outside)."""
-        self._valid = self._norm = None
+        self._valid = self._norm = self._pre = None
 
     def start(self, b: np.ndarray, x: np.ndarray, zero: bool) -> float | None:
         """Before a solve from ``x``; ``zero``: ``x`` is zero, so ``r = b`` and ``||r|| = ||b||``."""
         self.invalidate()
+        if zero and self.c is not None:
+            self._valid, self._norm = self._key(b, x), math.sqrt(self.c.residual(b, None))
+            return self._norm
         if zero:
             r = self._rbuf(b)
             np.copyto(r, b, casting="same_kind")
@@ -139,6 +152,10 @@ class MixedRefinement:
         return self._residual(b, x)
 
     def _residual(self, b: np.ndarray, x: np.ndarray) -> float:
+        if self.c is not None:
+            nrm = math.sqrt(self.c.residual(b, x))
+            self._valid, self._norm, self._pre = self._key(b, x), nrm, None
+            return nrm
         r = self._rbuf(b)
         op = self.op64
         if op is not None and not op.parallel():
@@ -160,9 +177,13 @@ class MixedRefinement:
         then one refinement step (the level-1 cycle of FMG)."""
         if self.h.J < 2:
             return self.step(kind, b, x, nu_pre, nu_post)
-        if self._valid != self._key(b, x):  # r = b - A x = b for the zero start
-            self._residual(b, x)
-        u2 = coarse_fmg(self.h, self.h.levels[0].R(self.r), kind, nu_pre, nu_post)
+        if self.c is not None:  # r = b for the zero start
+            r0 = np.asarray(b, dtype=self.cycle_dtype).reshape(self.h.levels[0].shape)
+        else:
+            if self._valid != self._key(b, x):  # r = b - A x = b for the zero start
+                self._residual(b, x)
+            r0 = self.r
+        u2 = coarse_fmg(self.h, self.h.levels[0].R(r0), kind, nu_pre, nu_post)
         prolong_into(x, np.asarray(u2, dtype=np.float64))
         self.invalidate()
         return self.step(kind, b, x, nu_pre, nu_post)
@@ -178,8 +199,15 @@ class MixedRefinement:
 
     def step(self, kind: CycleKind, b: np.ndarray, x: np.ndarray, nu_pre: int, nu_post: int) -> np.ndarray:
         """One refinement step; updates ``x`` (float64, the solve's own array) in place and returns it."""
-        if self._valid != self._key(b, x):
+        key = self._key(b, x)
+        if self._valid != key:
             self._residual(b, x)
+        if self.c is not None:
+            if self._pre != key:
+                self.c.pre()
+            ssq = self.c.step(b, x)
+            self._valid, self._norm, self._pre = key, math.sqrt(ssq), key
+            return x
         r = self.r
         if self.fused(nu_pre, nu_post):
             K = kernels()

@@ -1,0 +1,196 @@
+"""``CMixed2``: the mixed-precision refinement step of 2D constant-coefficient problems on the C kernels.
+
+``precision="mixed"`` of :class:`mgcore.sparse.MultigridSolver` iterates
+``x <- x + C_32(b - A_64 x)`` (:mod:`mgcore.sparse.structured.mixed`).  On a
+constant-coefficient 2D Dirichlet problem on nested grids with red-black
+Gauss-Seidel V-cycles and one thread, :class:`CMixed2` runs each step in the C
+kernels of ``mgkernels.c`` (``mgk_mixed_step2``): the float32 levels are stored
+colour-split (every row as its even points, then its odd points and one zero
+pad), so each red-black half-sweep is one unit-stride vector loop, and the
+finest level's part of a step is a single pass that interpolates the coarse
+correction, post-smooths, updates ``x`` and computes the next residual in
+float64, and already pre-smooths and restricts the next correction.  A step
+reads ``x`` and ``b`` once.
+
+The iterates are those of the numba kernels up to float32 rounding (the same
+operations, in another order); the residual norms that decide convergence
+are computed in float64.
+
+Examples
+--------
+>>> import numpy as np
+>>> from mgcore.sparse import MultigridSolver, poisson2d
+>>> s = MultigridSolver(poisson2d(n=255), precision="mixed")
+>>> r = s.solve(np.ones(255 * 255), rtol=1e-10)
+>>> bool(r.converged), r.x.dtype.name
+(True, 'float64')
+"""
+
+from __future__ import annotations
+
+import ctypes
+import math
+from typing import Any
+
+import numpy as np
+
+__all__ = ["CMixed2", "c_mixed", "to_split", "from_split"]
+
+
+def to_split(a: np.ndarray, dtype: Any = np.float32) -> np.ndarray:
+    """A 2D array ``(n0, n1)`` (``n1`` odd) in the colour-split row layout ``(n0, n1 + 1)``."""
+    n0, n1 = a.shape
+    ne = (n1 + 1) // 2
+    out = np.zeros((n0, n1 + 1), dtype=dtype)
+    out[:, :ne] = a[:, 0::2]
+    out[:, ne:2 * ne - 1] = a[:, 1::2]
+    return out
+
+
+def from_split(s: np.ndarray) -> np.ndarray:
+    """The natural layout ``(n0, n1)`` of a colour-split array ``(n0, n1 + 1)``."""
+    n0, w = s.shape
+    n1, ne = w - 1, w // 2
+    out = np.empty((n0, n1), dtype=s.dtype)
+    out[:, 0::2] = s[:, :ne]
+    out[:, 1::2] = s[:, ne:2 * ne - 1]
+    return out
+
+
+def _split_index(shape: tuple) -> np.ndarray:
+    """For every slot of the split layout of ``shape``, the natural (row-major) index, or -1 for a pad."""
+    n0, n1 = shape
+    nat = np.arange(n0 * n1).reshape(shape)
+    idx = np.full((n0, n1 + 1), -1, dtype=np.int64)
+    ne = (n1 + 1) // 2
+    idx[:, :ne] = nat[:, 0::2]
+    idx[:, ne:2 * ne - 1] = nat[:, 1::2]
+    return idx.ravel()
+
+
+def _covered(solver: Any) -> str:
+    """Why the C step does not apply to ``solver`` (a MultigridSolver), or ``""``."""
+    from ..cycles import CycleKind
+    from ..problems.grid import GridLevelData
+    from ..registry import RB_ORDERS
+    from .solver import DENSE_COARSE_MAX
+
+    if not solver.fast:
+        return "not the fast structured path"
+    if solver.threads != 1:
+        return "threads > 1"
+    if len(solver.grid_shape) != 2 or solver.bc != "dirichlet" or solver.coarse != "rediscretize":
+        return "not a 2D Dirichlet problem with re-discretised levels"
+    if solver.coarsening != "full" or solver.interpolation != "bilinear" or solver.restriction != "full-weighting":
+        return "not full coarsening with bilinear interpolation and full weighting"
+    if solver.cycle_kind is not CycleKind.V:
+        return "not a V-cycle"
+    if solver.J < 2:
+        return "one level"
+    datas = solver._datas
+    if not all(isinstance(d, GridLevelData) and d.uniform is not None for d in datas):
+        return "variable coefficients"
+    for d, nxt in zip(datas[:-1], datas[1:]):
+        if any(n % 2 == 0 or m != (n - 1) // 2 for n, m in zip(d.shape, nxt.shape)):
+            return "grids that do not nest"
+    if math.prod(datas[-1].shape) > DENSE_COARSE_MAX:
+        return "coarsest level too large for the dense inverse"
+    orders = {kw.get("order", "red-black") for _, kw in solver.smoothers}
+    if any(name != "red-black" for name, _ in solver.smoothers) or len(orders) != 1 or not orders <= set(RB_ORDERS):
+        return "not red-black Gauss-Seidel on every level"
+    return ""
+
+
+def c_mixed(solver: Any) -> tuple["CMixed2 | None", str]:
+    """The C step for ``solver`` (``precision="mixed"``), or ``(None, reason)``."""
+    why = _covered(solver)
+    if why:
+        return None, why
+    from . import load, status
+
+    lib = load()
+    if lib is None:
+        return None, status()["reason"]
+    return CMixed2(solver, lib), ""
+
+
+class CMixed2:
+    """Buffers and calls of the C mixed-precision step (see the module docstring).
+
+    Parameters
+    ----------
+    solver : mgcore.sparse.MultigridSolver
+        A ``precision="mixed"`` solver that :func:`c_mixed` accepts.
+    lib : ctypes.CDLL
+        The loaded kernel library (:func:`mgcore._ckernels.load`).
+    """
+
+    def __init__(self, solver: Any, lib: Any):
+        from .solver import CPoissonSolver
+
+        datas = solver._datas
+        self.lib = lib
+        self.J = len(datas)
+        self.shapes = [tuple(int(n) for n in d.shape) for d in datas]
+        cst = []
+        for d in datas:
+            dsum = 2.0 * sum(d.uniform) * d.scale
+            cst += [c * d.scale for c in d.uniform] + [dsum, 1.0 / dsum]
+        self.c64 = np.array(cst[:3], dtype=np.float64)
+        self.cst = np.array(cst, dtype=np.float32)
+        self.shape_arr = np.array([n for s in self.shapes for n in s], dtype=np.intc)
+        self.e = [np.zeros((s[0], s[1] + 1), dtype=np.float32) for s in self.shapes]
+        self.f = [np.zeros((s[0], s[1] + 1), dtype=np.float32) for s in self.shapes]
+        idx = _split_index(self.shapes[-1])
+        Minv = np.linalg.inv(CPoissonSolver._dense(datas[-1]))
+        Ms = np.zeros((idx.size, idx.size), dtype=np.float32)
+        ok = idx >= 0
+        Ms[np.ix_(ok, ok)] = Minv[np.ix_(idx[ok], idx[ok])]
+        self.Minv = Ms
+        n1 = self.shapes[0][1]
+        ne = (n1 + 1) // 2
+        self.work = np.zeros(4 * (n1 + 1) + ne + 2, dtype=np.float32)
+        self.tmp = np.zeros(n1, dtype=np.float64)
+        self.zero = np.zeros(n1 + 1, dtype=np.float32)
+        self.zero64 = np.zeros(n1, dtype=np.float64)
+        self.eptr = (ctypes.c_void_p * self.J)(*[a.ctypes.data for a in self.e])
+        self.fptr = (ctypes.c_void_p * self.J)(*[a.ctypes.data for a in self.f])
+        self.nu_pre, self.nu_post = int(solver.nu_pre), int(solver.nu_post)
+        order = {kw.get("order", "red-black") for _, kw in solver.smoothers}.pop()
+        self.post_c1 = 0 if order == "red-black" else 1
+
+    @staticmethod
+    def _check(a: np.ndarray, shape: tuple, name: str) -> None:
+        if a.dtype != np.float64 or not a.flags.c_contiguous or a.size != math.prod(shape):
+            raise ValueError(f"{name} must be a C-contiguous float64 array of {math.prod(shape)} entries")
+
+    def residual(self, b: np.ndarray, x: np.ndarray | None) -> float:
+        """``r = b - A x`` (``x=None``: ``r = b``) into the finest right-hand side; returns ``||r||^2``."""
+        shape = self.shapes[0]
+        self._check(b, shape, "b")
+        if x is not None:
+            self._check(x, shape, "x")
+        return float(self.lib.mgk_mixed_residual2(
+            None if x is None else x.ctypes.data, b.ctypes.data, shape[0], shape[1], self.c64.ctypes.data,
+            self.f[0].ctypes.data, self.tmp.ctypes.data, self.zero64.ctypes.data))
+
+    def pre(self) -> None:
+        """Pre-smooth the finest correction from zero and restrict its residual (first step of a solve)."""
+        self.lib.mgk_mixed_pre2(self.shape_arr.ctypes.data, self.cst.ctypes.data, self.eptr, self.fptr, self.nu_pre,
+                                self.work.ctypes.data, self.zero.ctypes.data)
+
+    def step(self, b: np.ndarray, x: np.ndarray) -> float:
+        """One refinement step on ``x`` in place (after :meth:`residual` and :meth:`pre`, or a previous step);
+        returns ``||b - A x||^2`` of the new ``x``, and leaves the next step's pre-smoothing done."""
+        shape = self.shapes[0]
+        self._check(b, shape, "b")
+        self._check(x, shape, "x")
+        return float(self.lib.mgk_mixed_step2(
+            self.J, self.shape_arr.ctypes.data, self.c64.ctypes.data, self.cst.ctypes.data, x.ctypes.data,
+            b.ctypes.data, self.eptr, self.fptr, self.Minv.ctypes.data, self.nu_pre, self.nu_post, self.post_c1, 1,
+            self.work.ctypes.data, self.tmp.ctypes.data, self.zero.ctypes.data, self.zero64.ctypes.data))
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the float32 level arrays, the coarsest inverse and the scratch."""
+        return sum(a.nbytes for a in (*self.e, *self.f, self.Minv, self.work, self.tmp, self.zero, self.zero64))
