@@ -485,7 +485,7 @@ double mgk_vcycle3(int J, const int *shape, const double *cst, double *const *u,
 #endif
 
 /* out[2k] = a[k], out[2k + 1] = b[k], k < n */
-static inline void interleave_f(const float *restrict a, const float *restrict b, float *restrict out, int n)
+static void interleave_f(const float *restrict a, const float *restrict b, float *restrict out, int n)
 {
     int k = 0;
 #if defined(__AVX2__)
@@ -503,7 +503,7 @@ static inline void interleave_f(const float *restrict a, const float *restrict b
 }
 
 /* x[2k] += a[k], x[2k + 1] += b[k] (k < n), float32 addends, float64 sums */
-static inline void interleave_add_d(double *restrict x, const float *restrict a, const float *restrict b, int n)
+static void interleave_add_d(double *restrict x, const float *restrict a, const float *restrict b, int n)
 {
     int k = 0;
 #if defined(__AVX2__)
@@ -522,7 +522,7 @@ static inline void interleave_add_d(double *restrict x, const float *restrict a,
 }
 
 /* a[k] = (float) t[2k], b[k] = (float) t[2k + 1], k < n */
-static inline void deinterleave_cast(const double *restrict t, float *restrict a, float *restrict b, int n)
+static void deinterleave_cast(const double *restrict t, float *restrict a, float *restrict b, int n)
 {
     int k = 0;
 #if defined(__AVX2__)
@@ -543,7 +543,7 @@ typedef struct {
 } stf2;
 
 /* Colour c (0: red, i + j even) of split row i, in place; A, B: split rows i - 1, i + 1 (or a zero row). */
-static inline void gsf_row(float *restrict row, const float *restrict F, const float *restrict A,
+static void gsf_row(float *restrict row, const float *restrict F, const float *restrict A,
                            const float *restrict B, int i, int c, int ne, stf2 s)
 {
     const float cx = s.cx, cy = s.cy, inv = s.inv;
@@ -561,7 +561,7 @@ static inline void gsf_row(float *restrict row, const float *restrict F, const f
 }
 
 /* Residual f - A v of split row i into R (split; pad zero). */
-static inline void resf_row(const float *restrict row, const float *restrict F, const float *restrict A,
+static void resf_row(const float *restrict row, const float *restrict F, const float *restrict A,
                             const float *restrict B, int ne, stf2 s, float *restrict R)
 {
     const float cx = s.cx, cy = s.cy, d = s.d;
@@ -575,7 +575,7 @@ static inline void resf_row(const float *restrict row, const float *restrict F, 
 }
 
 /* Full weighting of split residual rows a, c, b (fine rows 2I, 2I + 1, 2I + 2) into split coarse row fc. */
-static inline void fwf_rows(const float *restrict a, const float *restrict c, const float *restrict b, int ne,
+static void fwf_rows(const float *restrict a, const float *restrict c, const float *restrict b, int ne,
                             float *restrict tmp, float *restrict fc)
 {
     int nc1 = ne - 1, nce = (nc1 + 1) / 2;
@@ -592,7 +592,7 @@ static inline void fwf_rows(const float *restrict a, const float *restrict c, co
 }
 
 /* Split fine row r of e += P ec (bilinear; coarse node I sits on fine node 2 I + 1); v: 2 nc1 + 4 floats. */
-static inline void prolongf_row(float *restrict er, const float *ec, int nc0, int ne, int r, float *restrict v)
+static void prolongf_row(float *restrict er, const float *ec, int nc0, int ne, int r, float *restrict v)
 {
     int nc1 = ne - 1, nce = (nc1 + 1) / 2, Wc = 2 * nce;
     v[0] = 0.0f;
@@ -621,7 +621,7 @@ static inline void prolongf_row(float *restrict er, const float *ec, int nc0, in
 }
 
 /* Wavefront step i of ns red-black sweeps (colour c1 first) on a split level, in place. */
-static inline void wstepf(float *e, const float *f, int n0, int ne, int ns, int c1, int i, stf2 s, const float *zero)
+static void wstepf(float *e, const float *f, int n0, int ne, int ns, int c1, int i, stf2 s, const float *zero)
 {
     const size_t W = (size_t)2 * ne;
     for (int k = 0; k < ns; k++) {
@@ -636,7 +636,7 @@ static inline void wstepf(float *e, const float *f, int n0, int ne, int ns, int 
 }
 
 /* Residual row rr of a split level into the ring and, on even rr >= 2, coarse row (rr - 2) / 2 of fc. */
-static inline void res_restrictf(const float *e, const float *f, int n0, int ne, int rr, stf2 s, float *ring,
+static void res_restrictf(const float *e, const float *f, int n0, int ne, int rr, stf2 s, float *ring,
                                  float *tmp, float *fc, const float *zero)
 {
     const size_t W = (size_t)2 * ne;
@@ -709,7 +709,7 @@ static void coarse_cyclef(int l0, int J, const int *shape, const float *cst, flo
 
 /* sum of t[j]^2 in eight interleaved partial sums (a fixed order that vectorises; a single running sum is
  * bound by the latency of the additions) */
-static inline double ssq8(const double *restrict t, int n)
+static double ssq8(const double *restrict t, int n)
 {
     double a[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
     int j = 0;
@@ -722,7 +722,7 @@ static inline double ssq8(const double *restrict t, int n)
 
 /* Row q of r = b - A x (float64, natural layout) into split float32 row rq; returns its sum of squares.
  * tmp: n1 doubles; zero64: n1 zeros. */
-static inline double resx_row(const double *x, const double *b, int n0, int n1, int q, const double *c64,
+static double resx_row(const double *x, const double *b, int n0, int n1, int q, const double *c64,
                               double *restrict tmp, float *restrict rq, const double *zero64)
 {
     const double cx = c64[0], cy = c64[1], d = c64[2];

@@ -142,7 +142,10 @@ class CMixed2:
         self.e = [np.zeros((s[0], s[1] + 1), dtype=np.float32) for s in self.shapes]
         self.f = [np.zeros((s[0], s[1] + 1), dtype=np.float32) for s in self.shapes]
         idx = _split_index(self.shapes[-1])
-        Minv = np.linalg.inv(CPoissonSolver._dense(datas[-1]))
+        # the coarsest inverse of the solver's own float32 levels, else computed here
+        Minv = getattr(getattr(solver.hierarchy.levels[-1], "coarse_solver", None), "_Minv", None)
+        if Minv is None or Minv.shape != (idx.size - self.shapes[-1][0],) * 2:
+            Minv = np.linalg.inv(CPoissonSolver._dense(datas[-1]))
         Ms = np.zeros((idx.size, idx.size), dtype=np.float32)
         ok = idx >= 0
         Ms[np.ix_(ok, ok)] = Minv[np.ix_(idx[ok], idx[ok])]
