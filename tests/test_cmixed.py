@@ -57,6 +57,7 @@ def test_c_step_agrees_with_the_numba_mixed_path(monkeypatch, shape, nu, smoothe
     rc = cs.solve(b, rtol=1e-10)
     rn = ns.solve(b, rtol=1e-10)
     assert rc.converged and rn.converged
+    assert (rc.info["kernels"], rn.info["kernels"]) == ("c", "numba")
     assert abs(rc.iterations - rn.iterations) <= 1
     A = p.level_data().matrix()
     assert np.linalg.norm(b - A @ rc.x) <= 1e-10 * np.linalg.norm(b)

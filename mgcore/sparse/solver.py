@@ -580,8 +580,12 @@ class MultigridSolver(MultigridFrontend):
         return np.asarray(x, dtype=self.dtype).reshape(fmt)
 
     def _info(self, fmt):
-        return {"path": "fast" if self.fast else "sparse", "dtype": self.dtype.name, "fast_reason": self.fast_reason,
+        info = {"path": "fast" if self.fast else "sparse", "dtype": self.dtype.name, "fast_reason": self.fast_reason,
                 "precision": getattr(self, "precision", self.dtype.name)}
+        if self.fast:
+            mixed = getattr(self, "_mixed", None)
+            info["kernels"] = "c" if mixed is not None and mixed.c is not None else "numba"
+        return info
 
     def _check_cg(self) -> None:
         self._check_spd_for_cg()
