@@ -259,11 +259,13 @@ def _solve(args: argparse.Namespace) -> tuple[Any, Any]:
         solver = TorchMultigridSolver(problem, **kw)
         result = solver.solve(b, rtol=args.rtol, atol=args.atol, maxiter=args.maxiter, accel=accel)
         return solver, result
-    if accel is None and not args.fmg and args.fast != "off" and args.dtype == "float64" and args.threads == 1:
+    if (accel is None and not args.fmg and args.fast != "off" and args.dtype in ("float64", "mixed")
+            and args.threads == 1):
         # the common case runs on the C kernels when they load: neither scipy nor numba is imported
         from ._ckernels.solver import c_solver
 
-        csolver, _ = c_solver(problem, smoother=args.smoother, nu=tuple(args.nu), cycle=args.cycle, coarse=args.coarse)
+        csolver, _ = c_solver(problem, smoother=args.smoother, nu=tuple(args.nu), cycle=args.cycle, coarse=args.coarse,
+                              dtype=args.dtype)
         if csolver is not None:
             return csolver, csolver.solve(b, rtol=args.rtol, atol=args.atol, maxiter=args.maxiter)
     from .sparse.solver import MultigridSolver

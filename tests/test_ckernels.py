@@ -83,6 +83,7 @@ def test_converged_solve_reports_the_kernels_and_matches_numba():
     (get_problem("anisotropic2d", 63), {}, "anisotropic"),
     (poisson2d(63), {"cycle": "W"}, "V-cycle"),
     (poisson2d(63), {"dtype": "float32"}, "precision"),
+    (get_problem("poisson3d", 15), {"dtype": "mixed"}, "2D"),
     (poisson2d(63), {"threads": 2}, "threads"),
     (poisson2d(63), {"fmg": True}, "FMG"),
     (poisson2d(63), {"smoother": "jacobi"}, "red-black"),
@@ -166,6 +167,9 @@ def test_cli_common_case_imports_neither_numba_nor_scipy():
     assert d["converged"] and d["path"] == "fast" and d["kernels"] == "c" and d["levels"] == 3
     d3, heavy3, _ = _cli("solve", "--problem", "poisson3d", "--n", "15", "--json")
     assert heavy3 == "" and d3["converged"] and d3["kernels"] == "c"
+    dm, heavy_m, _ = _cli("solve", "--problem", "poisson2d", "--n", "63", "--json", "--dtype", "mixed")
+    assert heavy_m == "" and dm["converged"] and dm["kernels"] == "c" and dm["precision"] == "mixed"
+    assert dm["iterations"] == d["iterations"]
     dn, heavy_n, _ = _cli("solve", "--problem", "poisson2d", "--n", "63", "--json", "--fast", "off")
     assert "scipy" in heavy_n and dn["path"] == "sparse"
     assert dn["iterations"] == d["iterations"]

@@ -5,6 +5,7 @@ import pytest
 
 from mgcore import _ckernels
 from mgcore._ckernels.mixed import CMixed2, from_split, to_split
+from mgcore._ckernels.solver import c_solver
 from mgcore.problems import poisson, poisson2d
 from mgcore.sparse import MultigridSolver
 
@@ -102,3 +103,24 @@ def test_other_problems_keep_the_numba_step():
     assert MultigridSolver(poisson(3, 15), precision="mixed")._mixed.c is None
     assert MultigridSolver(poisson(2, 65, bc="neumann"), precision="mixed")._mixed.c is None
     assert MultigridSolver(poisson2d(100), precision="mixed")._mixed.c is None
+
+
+@pytest.mark.parametrize("shape, nu", [(255, (2, 2)), ((63, 127), (1, 2))])
+def test_c_solver_runs_the_same_mixed_steps_without_numba_levels(shape, nu):
+    """``mgcore solve --dtype mixed`` builds this solver: the same kernels as MultigridSolver(precision="mixed")."""
+    p = poisson(2, shape) if isinstance(shape, tuple) else poisson2d(shape)
+    b = p.rhs(_source)
+    cs, why = c_solver(p, nu=nu, dtype="mixed", quiet=True)
+    assert cs is not None, why
+    ms = MultigridSolver(p, nu=nu, precision="mixed")
+    rc, rm = cs.solve(b, rtol=1e-10), ms.solve(b, rtol=1e-10)
+    assert rc.converged and rc.iterations == rm.iterations
+    assert rc.info["precision"] == "mixed" and rc.info["kernels"] == "c"
+    np.testing.assert_array_equal(rc.x, rm.x)
+    np.testing.assert_array_equal(rc.residuals, rm.residuals)
+    A = p.level_data().matrix()
+    x0 = np.random.default_rng(2).random(b.size)
+    r0 = cs.solve(b, x0=x0, rtol=1e-9)
+    assert r0.converged
+    assert r0.residuals[-1] == pytest.approx(np.linalg.norm(b - A @ r0.x), rel=1e-6)
+    assert r0.residuals[-1] <= 1e-9 * np.linalg.norm(b - A @ x0)

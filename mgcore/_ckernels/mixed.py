@@ -111,7 +111,10 @@ def c_mixed(solver: Any) -> tuple["CMixed2 | None", str]:
     lib = load()
     if lib is None:
         return None, status()["reason"]
-    return CMixed2(solver, lib), ""
+    order = {kw.get("order", "red-black") for _, kw in solver.smoothers}.pop()
+    # the coarsest inverse of the solver's own float32 levels
+    Minv = getattr(getattr(solver.hierarchy.levels[-1], "coarse_solver", None), "_Minv", None)
+    return CMixed2(solver._datas, solver.nu_pre, solver.nu_post, order, lib, Minv=Minv), ""
 
 
 class CMixed2:
@@ -119,16 +122,21 @@ class CMixed2:
 
     Parameters
     ----------
-    solver : mgcore.sparse.MultigridSolver
-        A ``precision="mixed"`` solver that :func:`c_mixed` accepts.
+    datas : list of mgcore.problems.grid.GridLevelData
+        The levels, finest first (uniform weights, 2D, Dirichlet, nested, at least two).
+    nu_pre, nu_post : int
+        Red-black sweeps before and after the coarse-grid correction.
+    order : {"red-black", "symmetric"}
+        Colour order of the sweeps (``"symmetric"``: post-smoothing black first).
     lib : ctypes.CDLL
         The loaded kernel library (:func:`mgcore._ckernels.load`).
+    Minv : ndarray, optional
+        The inverse of the coarsest operator (natural numbering); computed when not given.
     """
 
-    def __init__(self, solver: Any, lib: Any):
+    def __init__(self, datas: list, nu_pre: int, nu_post: int, order: str, lib: Any, Minv: Any = None):
         from .solver import CPoissonSolver
 
-        datas = solver._datas
         self.lib = lib
         self.J = len(datas)
         self.shapes = [tuple(int(n) for n in d.shape) for d in datas]
@@ -142,9 +150,8 @@ class CMixed2:
         self.e = [np.zeros((s[0], s[1] + 1), dtype=np.float32) for s in self.shapes]
         self.f = [np.zeros((s[0], s[1] + 1), dtype=np.float32) for s in self.shapes]
         idx = _split_index(self.shapes[-1])
-        # the coarsest inverse of the solver's own float32 levels, else computed here
-        Minv = getattr(getattr(solver.hierarchy.levels[-1], "coarse_solver", None), "_Minv", None)
-        if Minv is None or Minv.shape != (idx.size - self.shapes[-1][0],) * 2:
+        nc = math.prod(self.shapes[-1])
+        if Minv is None or Minv.shape != (nc, nc):
             Minv = np.linalg.inv(CPoissonSolver._dense(datas[-1]))
         Ms = np.zeros((idx.size, idx.size), dtype=np.float32)
         ok = idx >= 0
@@ -158,8 +165,7 @@ class CMixed2:
         self.zero64 = np.zeros(n1, dtype=np.float64)
         self.eptr = (ctypes.c_void_p * self.J)(*[a.ctypes.data for a in self.e])
         self.fptr = (ctypes.c_void_p * self.J)(*[a.ctypes.data for a in self.f])
-        self.nu_pre, self.nu_post = int(solver.nu_pre), int(solver.nu_post)
-        order = {kw.get("order", "red-black") for _, kw in solver.smoothers}.pop()
+        self.nu_pre, self.nu_post = int(nu_pre), int(nu_post)
         self.post_c1 = 0 if order == "red-black" else 1
 
     @staticmethod

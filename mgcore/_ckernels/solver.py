@@ -83,8 +83,11 @@ def c_solver(problem: Any, smoother: Any = None, nu: Any = (2, 2), cycle: Any = 
     The arguments mean what they mean for :class:`mgcore.sparse.MultigridSolver`;
     ``quiet`` suppresses the note of a first compilation.
     """
-    if str(np.dtype(dtype) if dtype != "mixed" else dtype) != "float64":
+    mixed = isinstance(dtype, str) and dtype == "mixed"
+    if not mixed and str(np.dtype(dtype)) != "float64":
         return None, f"precision {dtype}"
+    if mixed and getattr(problem, "dim", None) != 2:
+        return None, "mixed precision on the C kernels is 2D"
     if threads != 1:
         return None, "threads > 1"
     if fmg:
@@ -104,7 +107,7 @@ def c_solver(problem: Any, smoother: Any = None, nu: Any = (2, 2), cycle: Any = 
     if lib is None:
         return None, status()["reason"]
     try:
-        solver = CPoissonSolver(problem, smoother=smoother, nu=nu, _datas=datas, _lib=lib)
+        solver = CPoissonSolver(problem, smoother=smoother, nu=nu, mixed=mixed, _datas=datas, _lib=lib)
     except _NotCovered as exc:
         return None, str(exc)
     solver.setup_seconds += solver._t_start - t0  # loading (or compiling) the library is part of the setup
@@ -126,7 +129,8 @@ class CPoissonSolver(MultigridFrontend):
     ACCELERATIONS = (None,)
     display_name = "MultigridSolver"
 
-    def __init__(self, problem: GridProblem, smoother: Any = None, nu: Any = (2, 2), *, _datas: list, _lib: Any):
+    def __init__(self, problem: GridProblem, smoother: Any = None, nu: Any = (2, 2), mixed: bool = False, *,
+                 _datas: list, _lib: Any):
         t0 = self._t_start = time.perf_counter()
         self._init_options(nu, "V")
         self.problem = problem
@@ -134,7 +138,7 @@ class CPoissonSolver(MultigridFrontend):
         self.bc = problem.bc
         self.singular = False
         self.coarse = "rediscretize"
-        self.precision, self.dtype, self.threads, self.fast = "float64", np.dtype(np.float64), 1, True
+        self.precision, self.dtype, self.threads, self.fast = ("mixed" if mixed else "float64"), np.dtype(np.float64), 1, True
         datas = _datas
         self.J = len(datas)
         spec = "red-black" if smoother is None else smoother
@@ -154,6 +158,20 @@ class CPoissonSolver(MultigridFrontend):
             cst += cs + [dsum, 1.0 / dsum]
         self._shape_arr = np.array([n for s in shapes for n in s], dtype=np.intc)
         self._cst = np.array(cst, dtype=np.float64)
+        self.dim = len(shapes[0])
+        self._cm = None
+        if mixed:
+            from .mixed import CMixed2
+
+            if self.J < 2:
+                raise _NotCovered("one level")
+            self._cm = CMixed2(datas, self.nu_pre, self.nu_post, orders.pop(), _lib)
+            self._mstate = self._mpre = None  # (x, b) keys: residual in the C buffers / next pre-smoothing done
+            self._u = self._f = []
+            self._work, self._zero = np.zeros(self.grid_shape[1]), np.zeros(self.grid_shape[1])
+            self._resnorm = _lib.mgk_resnorm2
+            self._finish_setup(shapes, t0)
+            return
         self._u = [None] + [np.zeros(s) for s in shapes[1:]]
         self._f = [None] + [np.zeros(s) for s in shapes[1:]]
         self.dim = len(shapes[0])
@@ -169,6 +187,9 @@ class CPoissonSolver(MultigridFrontend):
         self._Minv = np.ascontiguousarray(np.linalg.inv(self._dense(datas[-1])))
         self._uptr = (ctypes.c_void_p * self.J)(*([0] + [a.ctypes.data for a in self._u[1:]]))
         self._fptr = (ctypes.c_void_p * self.J)(*([0] + [a.ctypes.data for a in self._f[1:]]))
+        self._finish_setup(shapes, t0)
+
+    def _finish_setup(self, shapes: list, t0: float) -> None:
         self.hierarchy = Hierarchy([
             Level(A=_not_here, R=None if l == self.J - 1 else _not_here, shape=s,
                   meta={"structured": True, "kernels": "c", "n": math.prod(s)})
@@ -202,16 +223,36 @@ class CPoissonSolver(MultigridFrontend):
         self._last = (x.ctypes.data, b.ctypes.data, math.sqrt(ssq))
         return self._last[2]
 
+    def mixed_step(self, b: np.ndarray, x: np.ndarray) -> float:
+        """One mixed-precision refinement step in place on ``x``; returns ``||b - A x||`` after it."""
+        cm, key = self._cm, (x.ctypes.data, b.ctypes.data)
+        if self._mstate != key:
+            cm.residual(b, x)
+            self._mstate, self._mpre = key, None
+        if self._mpre != key:
+            cm.pre()
+        nrm = math.sqrt(cm.step(b, x))
+        self._mpre = key
+        self._last = (x.ctypes.data, b.ctypes.data, nrm)
+        return nrm
+
     def _run_cycle(self, kind, f, u):
         if kind is not CycleKind.V:
             raise ValueError("the C kernels run V-cycles only")
         x = np.zeros(self.grid_shape) if u is None else u
-        self.vcycle(f, x)
+        if self._cm is not None:
+            self.mixed_step(f, x)
+        else:
+            self.vcycle(f, x)
         return x
 
     def _residual_norm(self, b, x, fmt, rtol, atol, zero_start):
         solver = self
-        first = [float(np.linalg.norm(b.reshape(-1)))] if zero_start else []
+        if zero_start and self._cm is not None:  # r = b into the C buffers, with its norm
+            first = [math.sqrt(self._cm.residual(b, None))]
+            self._mstate, self._mpre = (x.ctypes.data, b.ctypes.data), None
+        else:
+            first = [float(np.linalg.norm(b.reshape(-1)))] if zero_start else []
 
         def norm(v):
             if first:
@@ -220,6 +261,9 @@ class CPoissonSolver(MultigridFrontend):
             if last is not None and last[0] == v.ctypes.data and last[1] == b.ctypes.data:
                 solver._last = None
                 return last[2]
+            if solver._cm is not None:  # the residual stays in the C buffers for the next step
+                solver._mstate, solver._mpre = (v.ctypes.data, b.ctypes.data), None
+                return math.sqrt(solver._cm.residual(b, v))
             return math.sqrt(solver._resnorm(v.ctypes.data, b.ctypes.data, *solver.grid_shape, solver._cst.ctypes.data,
                                              solver._work.ctypes.data, solver._zero.ctypes.data))
 
@@ -258,11 +302,13 @@ class CPoissonSolver(MultigridFrontend):
         return np.asarray(x, dtype=np.float64).reshape(fmt)
 
     def _info(self, fmt):
-        return {"path": "fast", "kernels": "c", "dtype": "float64", "fast_reason": "", "precision": "float64"}
+        return {"path": "fast", "kernels": "c", "dtype": "float64", "fast_reason": "", "precision": self.precision}
 
     # ---------------------------------------------------------------- reports
     def _level_sizes(self):
         return [(math.prod(l.shape), (2 * self.dim + 1) * math.prod(l.shape)) for l in self.levels]
 
     def _header(self):
-        return f"MultigridSolver({getattr(self.problem, 'name', 'poisson')}, fast structured path (C kernels), dtype=float64)"
+        prec = ", precision=mixed" if self._cm is not None else ""
+        return (f"MultigridSolver({getattr(self.problem, 'name', 'poisson')}, fast structured path (C kernels), "
+                f"dtype=float64{prec})")
