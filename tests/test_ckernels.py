@@ -83,7 +83,6 @@ def test_converged_solve_reports_the_kernels_and_matches_numba():
     (get_problem("anisotropic2d", 63), {}, "anisotropic"),
     (poisson2d(63), {"cycle": "W"}, "V-cycle"),
     (poisson2d(63), {"dtype": "float32"}, "precision"),
-    (get_problem("poisson3d", 15), {"dtype": "mixed"}, "2D"),
     (poisson2d(63), {"threads": 2}, "threads"),
     (poisson2d(63), {"fmg": True}, "FMG"),
     (poisson2d(63), {"smoother": "jacobi"}, "red-black"),
@@ -170,6 +169,8 @@ def test_cli_common_case_imports_neither_numba_nor_scipy():
     dm, heavy_m, _ = _cli("solve", "--problem", "poisson2d", "--n", "63", "--json", "--dtype", "mixed")
     assert heavy_m == "" and dm["converged"] and dm["kernels"] == "c" and dm["precision"] == "mixed"
     assert dm["iterations"] == d["iterations"]
+    dm3, heavy_m3, _ = _cli("solve", "--problem", "poisson3d", "--n", "15", "--json", "--dtype", "mixed")
+    assert heavy_m3 == "" and dm3["converged"] and dm3["kernels"] == "c" and dm3["iterations"] == d3["iterations"]
     dn, heavy_n, _ = _cli("solve", "--problem", "poisson2d", "--n", "63", "--json", "--fast", "off")
     assert "scipy" in heavy_n and dn["path"] == "sparse"
     assert dn["iterations"] == d["iterations"]

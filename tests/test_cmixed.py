@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from mgcore import _ckernels
-from mgcore._ckernels.mixed import CMixed2, from_split, to_split
+from mgcore._ckernels.mixed import CMixed, from_split, to_split
 from mgcore._ckernels.solver import c_solver
-from mgcore.problems import poisson, poisson2d
+from mgcore.problems import get_problem, poisson, poisson2d
 from mgcore.sparse import MultigridSolver
 
 
@@ -39,12 +39,14 @@ def test_split_layout_round_trip():
     (63, (2, 2), None), (255, (2, 2), None), ((63, 127), (2, 2), None), (127, (1, 1), None),
     (127, (2, 1), "rbgs"), (127, (0, 2), None), (127, (2, 0), None), (127, (3, 3), None),
     (127, (2, 2), ("rbgs", {"order": "symmetric"})), (31, (2, 2), None),
+    ((31, 31, 31), (2, 2), None), ((15, 31, 63), (2, 2), None), ((31, 31, 31), (1, 2), None),
+    ((31, 15, 31), (2, 0), None), ((31, 31, 31), (2, 2), ("rbgs", {"order": "symmetric"})),
 ])
 def test_c_step_agrees_with_the_numba_mixed_path(monkeypatch, shape, nu, smoother):
-    p = poisson(2, shape) if isinstance(shape, tuple) else poisson2d(shape)
-    b = p.rhs(_source)
+    p = poisson(len(shape), shape) if isinstance(shape, tuple) else poisson2d(shape)
+    b = p.rhs(_source if p.dim == 2 else (lambda x, y, z: _source(x, y) * (1 + z)))
     cs = MultigridSolver(p, precision="mixed", nu=nu, smoother=smoother)
-    assert isinstance(cs._mixed.c, CMixed2), cs.mixed_c_reason
+    assert isinstance(cs._mixed.c, CMixed), cs.mixed_c_reason
     ns = _numba_mixed(monkeypatch, p, nu=nu, smoother=smoother)
     for k in (1, 3):
         rc = cs.solve(b, rtol=1e-14, maxiter=k)
@@ -75,9 +77,10 @@ def test_anisotropic_constant_coefficients():
     assert np.linalg.norm(b - A @ r.x) <= 1e-9 * np.linalg.norm(b)
 
 
-def test_fmg_start_and_nonzero_initial_guess():
-    p = poisson2d(255)
-    b = p.rhs(_source)
+@pytest.mark.parametrize("dim, n", [(2, 255), (3, 63)])
+def test_fmg_start_and_nonzero_initial_guess(dim, n):
+    p = poisson(dim, n)
+    b = p.rhs(1.0)
     A = p.level_data().matrix()
     s = MultigridSolver(p, precision="mixed", fmg=True)
     assert s._mixed.c is not None
@@ -100,16 +103,17 @@ def test_uncovered_configurations_keep_the_numba_step(kw, why):
 
 
 def test_other_problems_keep_the_numba_step():
-    assert MultigridSolver(poisson(3, 15), precision="mixed")._mixed.c is None
+    assert MultigridSolver(poisson(1, 1023), precision="mixed")._mixed.c is None
+    assert MultigridSolver(get_problem("variable3d", 15), precision="mixed")._mixed.c is None
     assert MultigridSolver(poisson(2, 65, bc="neumann"), precision="mixed")._mixed.c is None
     assert MultigridSolver(poisson2d(100), precision="mixed")._mixed.c is None
 
 
-@pytest.mark.parametrize("shape, nu", [(255, (2, 2)), ((63, 127), (1, 2))])
+@pytest.mark.parametrize("shape, nu", [(255, (2, 2)), ((63, 127), (1, 2)), ((31, 31, 31), (2, 2)), ((15, 31, 15), (2, 1))])
 def test_c_solver_runs_the_same_mixed_steps_without_numba_levels(shape, nu):
     """``mgcore solve --dtype mixed`` builds this solver: the same kernels as MultigridSolver(precision="mixed")."""
-    p = poisson(2, shape) if isinstance(shape, tuple) else poisson2d(shape)
-    b = p.rhs(_source)
+    p = poisson(len(shape), shape) if isinstance(shape, tuple) else poisson2d(shape)
+    b = p.rhs(_source if p.dim == 2 else (lambda x, y, z: _source(x, y) * (1 + z)))
     cs, why = c_solver(p, nu=nu, dtype="mixed", quiet=True)
     assert cs is not None, why
     ms = MultigridSolver(p, nu=nu, precision="mixed")

@@ -176,6 +176,12 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
     lib.mgk_mixed_pre2.argtypes = [P, P, P, P, I, P, P]
     lib.mgk_mixed_step2.restype = D
     lib.mgk_mixed_step2.argtypes = [I, P, P, P, P, P, P, P, P, I, I, I, I, P, P, P, P]
+    lib.mgk_mixed_residual3.restype = D
+    lib.mgk_mixed_residual3.argtypes = [P, P, I, I, I, P, P, P, P]
+    lib.mgk_mixed_pre3.restype = None
+    lib.mgk_mixed_pre3.argtypes = [P, P, P, P, I, P, P]
+    lib.mgk_mixed_step3.restype = D
+    lib.mgk_mixed_step3.argtypes = [I, P, P, P, P, P, P, P, P, I, I, I, I, P, P, P, P]
     return lib
 
 

@@ -834,3 +834,299 @@ double mgk_mixed_step2(int J, const int *shape, const double *c64, const float *
     }
     return acc;
 }
+
+/* ------------------------------------------------------- mixed precision, 3D */
+/*
+ * The 2D scheme above on n0 x n1 x n2 levels (n2 odd): every row (i, j) is stored
+ * colour-split with W = n2 + 1 floats, a plane is n1 rows (P = n1 W floats), and the
+ * wavefront runs over the planes i (red = even i + j + k).  The neighbours of a point
+ * in the rows (i, j +- 1) and (i +- 1, j) sit at the same index of the same half-row,
+ * so a half-sweep of a row is again one unit-stride loop.
+ */
+
+typedef struct {
+    float cx, cy, cz, d, inv;
+} stf3;
+
+/* Colour c of split row (i, j) (t = i + j), in place; Im, Ip: rows (i -+ 1, j); Jm, Jp: rows (i, j -+ 1). */
+static void gsf_row3(float *restrict row, const float *restrict F, const float *restrict Im, const float *restrict Ip,
+                     const float *restrict Jm, const float *restrict Jp, int t, int c, int ne, stf3 s)
+{
+    const float cx = s.cx, cy = s.cy, cz = s.cz, inv = s.inv;
+    if (((t + c) & 1) == 0) {
+        float *restrict T = row;
+        const float *restrict N = row + ne;
+        T[0] = (F[0] + cx * (Im[0] + Ip[0]) + cy * (Jm[0] + Jp[0]) + cz * N[0]) * inv;
+        for (int m = 1; m < ne; m++)
+            T[m] = (F[m] + cx * (Im[m] + Ip[m]) + cy * (Jm[m] + Jp[m]) + cz * (N[m - 1] + N[m])) * inv;
+    } else {
+        float *restrict T = row + ne;
+        const float *restrict N = row;
+        const float *restrict Fo = F + ne, *restrict Imo = Im + ne, *restrict Ipo = Ip + ne, *restrict Jmo = Jm + ne,
+                             *restrict Jpo = Jp + ne;
+        for (int m = 0; m < ne - 1; m++)
+            T[m] = (Fo[m] + cx * (Imo[m] + Ipo[m]) + cy * (Jmo[m] + Jpo[m]) + cz * (N[m] + N[m + 1])) * inv;
+    }
+}
+
+/* Residual f - A v of split row (i, j) into R (split; pad zero). */
+static void resf_row3(const float *restrict row, const float *restrict F, const float *restrict Im,
+                      const float *restrict Ip, const float *restrict Jm, const float *restrict Jp, int ne, stf3 s,
+                      float *restrict R)
+{
+    const float cx = s.cx, cy = s.cy, cz = s.cz, d = s.d;
+    const float *restrict Ev = row, *restrict Ov = row + ne;
+    R[0] = F[0] - (d * Ev[0] - cx * (Im[0] + Ip[0]) - cy * (Jm[0] + Jp[0]) - cz * Ov[0]);
+    for (int m = 1; m < ne; m++)
+        R[m] = F[m] - (d * Ev[m] - cx * (Im[m] + Ip[m]) - cy * (Jm[m] + Jp[m]) - cz * (Ov[m - 1] + Ov[m]));
+    const float *restrict Fo = F + ne, *restrict Imo = Im + ne, *restrict Ipo = Ip + ne, *restrict Jmo = Jm + ne,
+                         *restrict Jpo = Jp + ne;
+    float *restrict Ro = R + ne;
+    for (int m = 0; m < ne - 1; m++)
+        Ro[m] = Fo[m] - (d * Ov[m] - cx * (Imo[m] + Ipo[m]) - cy * (Jmo[m] + Jpo[m]) - cz * (Ev[m] + Ev[m + 1]));
+    Ro[ne - 1] = 0.0f;
+}
+
+/* Colour c of plane i of a split level (n1 rows of W = 2 ne floats), in place; f: the plane's right-hand side. */
+static void gsf_plane3(float *e, const float *f, int n0, int n1, int ne, int i, int c, stf3 s, const float *zero)
+{
+    const size_t W = (size_t)2 * ne, P = (size_t)n1 * W;
+    float *pl = e + i * P;
+    const float *pm = i > 0 ? pl - P : NULL, *pp = i < n0 - 1 ? pl + P : NULL;
+    for (int j = 0; j < n1; j++) {
+        float *row = pl + j * W;
+        gsf_row3(row, f + j * W, pm ? pm + j * W : zero, pp ? pp + j * W : zero, j > 0 ? row - W : zero,
+                 j < n1 - 1 ? row + W : zero, i + j, c, ne, s);
+    }
+}
+
+/* Wavefront step i of ns sweeps (colour c1 first) over the planes; f row (p, j) at FROW-style plane addressing. */
+static void wstepf3(float *e, const float *f, int n0, int n1, int ne, int ns, int c1, int i, stf3 s,
+                    const float *zero)
+{
+    const size_t P = (size_t)n1 * 2 * ne;
+    for (int k = 0; k < ns; k++) {
+        int p1 = i - 2 * k, p2 = p1 - 1;
+        if (p1 >= 0 && p1 < n0) gsf_plane3(e, f + p1 * P, n0, n1, ne, p1, c1, s, zero);
+        if (p2 >= 0 && p2 < n0) gsf_plane3(e, f + p2 * P, n0, n1, ne, p2, 1 - c1, s, zero);
+    }
+}
+
+/* Residual plane pr into the ring of 3 planes and, on even pr >= 2, coarse plane (pr - 2) / 2 of fc.
+ * tmp: 3 W + ne floats. */
+static void res_restrictf3(const float *e, const float *f, int n0, int n1, int ne, int pr, stf3 s, float *ring,
+                           float *tmp, float *fc, const float *zero)
+{
+    const size_t W = (size_t)2 * ne, P = (size_t)n1 * W;
+    const float *pl = e + pr * P, *pm = pr > 0 ? pl - P : NULL, *pp = pr < n0 - 1 ? pl + P : NULL;
+    const float *fp = f + pr * P;
+    float *R = ring + (pr % 3) * P;
+    for (int j = 0; j < n1; j++) {
+        const float *row = pl + j * W;
+        resf_row3(row, fp + j * W, pm ? pm + j * W : zero, pp ? pp + j * W : zero, j > 0 ? row - W : zero,
+                  j < n1 - 1 ? row + W : zero, ne, s, R + j * W);
+    }
+    if (pr >= 2 && pr % 2 == 0) {
+        const float *A = ring + ((pr - 2) % 3) * P, *C = ring + ((pr - 1) % 3) * P, *B = R;
+        int nc1 = (n1 - 1) / 2, nce = ne / 2;
+        size_t Wc = (size_t)2 * nce;
+        float *fcp = fc + (size_t)((pr - 2) / 2) * nc1 * Wc;
+        float *rows = tmp, *t = tmp + 3 * W;
+        for (int J = 0; J < nc1; J++) {
+            for (int q = 0; q < 3; q++) { /* fine rows 2J, 2J+1, 2J+2 weighted over the three planes */
+                size_t o = (size_t)(2 * J + q) * W;
+                float *rq = rows + q * W;
+                for (size_t m = 0; m < W; m++) rq[m] = (A[o + m] + 2.0f * C[o + m] + B[o + m]) * 0.25f;
+            }
+            fwf_rows(rows, rows + W, rows + 2 * W, ne, t, fcp + J * Wc);
+        }
+    }
+}
+
+/* ns sweeps of A e = f (red first; from e = 0 when zero_start) and fc = R (f - A e), one pass.
+ * work: 3 P + 3 W + ne floats. */
+static void pre_f3(float *e, const float *f, int n0, int n1, int ne, int ns, stf3 s, float *fc, float *work,
+                   const float *zero, int zero_start)
+{
+    const size_t W = (size_t)2 * ne, P = (size_t)n1 * W;
+    if (zero_start) memset(e, 0, sizeof(float) * P * n0);
+    for (int i = 0; i < n0 + 2 * ns; i++) {
+        wstepf3(e, f, n0, n1, ne, ns, 0, i, s, zero);
+        int pr = i - 2 * ns;
+        if (pr >= 0 && pr < n0) res_restrictf3(e, f, n0, n1, ne, pr, s, work, work + 3 * P, fc, zero);
+    }
+}
+
+/* Plane r of e += P ec (trilinear; coarse node I sits on fine node 2 I + 1 per axis).
+ * h: nc1 Wc floats, v: 2 ne + 4 floats. */
+static void prolongf_plane3(float *e, const float *ec, int n0, int n1, int ne, int r, float *h, float *v)
+{
+    const size_t W = (size_t)2 * ne;
+    int nc0 = (n0 - 1) / 2, nc1 = (n1 - 1) / 2, nce = ne / 2;
+    size_t Wc = (size_t)2 * nce, Pc = (size_t)nc1 * Wc;
+    const float *cp;
+    if (r & 1) {
+        cp = ec + (size_t)((r - 1) / 2) * Pc;
+    } else {
+        int I = r / 2;
+        const float *qa = I - 1 >= 0 ? ec + (size_t)(I - 1) * Pc : NULL, *qb = I < nc0 ? ec + (size_t)I * Pc : NULL;
+        if (qa && qb) {
+            for (size_t m = 0; m < Pc; m++) h[m] = 0.5f * (qa[m] + qb[m]);
+        } else {
+            const float *q = qa ? qa : qb;
+            for (size_t m = 0; m < Pc; m++) h[m] = 0.5f * q[m];
+        }
+        cp = h;
+    }
+    float *pl = e + (size_t)r * n1 * W;
+    for (int j = 0; j < n1; j++) prolongf_row(pl + j * W, cp, nc1, ne, j, v);
+}
+
+/* e += P ec, then ns sweeps (colour c1 first), one pass. work: nc1 Wc + 2 ne + 4 floats. */
+static void post_f3(float *e, const float *f, const float *ec, int n0, int n1, int ne, int ns, int c1, stf3 s,
+                    float *work, const float *zero)
+{
+    int nc1 = (n1 - 1) / 2, done = 0;
+    float *h = work, *v = work + (size_t)nc1 * ne;
+    for (int i = 0; i < n0 + 2 * ns - 1; i++) {
+        while (done < n0 && done <= i + 1) prolongf_plane3(e, ec, n0, n1, ne, done++, h, v);
+        wstepf3(e, f, n0, n1, ne, ns, c1, i, s, zero);
+    }
+    while (done < n0) prolongf_plane3(e, ec, n0, n1, ne, done++, h, v);
+}
+
+/* Coarse-grid part of a 3D cycle: levels l0..J-1 from zero for f[l0]; the result in e[l0]. */
+static void coarse_cyclef3(int l0, int J, const int *shape, const float *cst, float *const *e, float *const *f,
+                           const float *Minv, int nu1, int nu2, int c1post, float *work, const float *zero)
+{
+    for (int l = l0; l < J - 1; l++) {
+        const float *c = cst + 5 * l;
+        stf3 s = {c[0], c[1], c[2], c[3], c[4]};
+        pre_f3(e[l], f[l], shape[3 * l], shape[3 * l + 1], (shape[3 * l + 2] + 1) / 2, nu1, s, f[l + 1], work, zero, 1);
+    }
+    {
+        int l = J - 1, N = shape[3 * l] * shape[3 * l + 1] * (shape[3 * l + 2] + 1);
+        const float *fl = f[l];
+        float *el = e[l];
+        for (int p = 0; p < N; p++) {
+            const float *m = Minv + (size_t)p * N;
+            float acc = 0.0f;
+            for (int q = 0; q < N; q++) acc += m[q] * fl[q];
+            el[p] = acc;
+        }
+    }
+    for (int l = J - 2; l >= l0; l--) {
+        const float *c = cst + 5 * l;
+        stf3 s = {c[0], c[1], c[2], c[3], c[4]};
+        post_f3(e[l], f[l], e[l + 1], shape[3 * l], shape[3 * l + 1], (shape[3 * l + 2] + 1) / 2, nu2, c1post, s,
+                work, zero);
+    }
+}
+
+/* Row (q, j) of r = b - A x (float64, natural layout) into split float32 row rq; returns its sum of squares.
+ * tmp: n2 doubles; zero64: n2 zeros. */
+static double resx_row3(const double *x, const double *b, int n0, int n1, int n2, int q, int j, const double *c64,
+                        double *restrict tmp, float *restrict rq, const double *zero64)
+{
+    const double cx = c64[0], cy = c64[1], cz = c64[2], d = c64[3];
+    const size_t P = (size_t)n1 * n2;
+    const double *restrict xr = x + q * P + (size_t)j * n2, *restrict br = b + q * P + (size_t)j * n2;
+    const double *restrict im = q > 0 ? xr - P : zero64, *restrict ip = q < n0 - 1 ? xr + P : zero64;
+    const double *restrict jm = j > 0 ? xr - n2 : zero64, *restrict jp = j < n1 - 1 ? xr + n2 : zero64;
+    if (n2 == 1) {
+        tmp[0] = br[0] - (d * xr[0] - cx * (im[0] + ip[0]) - cy * (jm[0] + jp[0]));
+    } else {
+        tmp[0] = br[0] - (d * xr[0] - cx * (im[0] + ip[0]) - cy * (jm[0] + jp[0]) - cz * xr[1]);
+        for (int k = 1; k < n2 - 1; k++)
+            tmp[k] = br[k] - (d * xr[k] - cx * (im[k] + ip[k]) - cy * (jm[k] + jp[k]) - cz * (xr[k - 1] + xr[k + 1]));
+        int L = n2 - 1;
+        tmp[L] = br[L] - (d * xr[L] - cx * (im[L] + ip[L]) - cy * (jm[L] + jp[L]) - cz * xr[L - 1]);
+    }
+    double acc = ssq8(tmp, n2);
+    int ne = (n2 + 1) / 2;
+    deinterleave_cast(tmp, rq, rq + ne, ne - 1);
+    rq[ne - 1] = (float)tmp[n2 - 1];
+    rq[2 * ne - 1] = 0.0f;
+    return acc;
+}
+
+/* 3D mgk_mixed_residual2: r = b - A x (x == NULL: r = b) stored split in r; returns ||r||^2.
+ * c64: cx, cy, cz, d; tmp / zero64: n2 doubles. */
+double mgk_mixed_residual3(const double *x, const double *b, int n0, int n1, int n2, const double *c64, float *r,
+                           double *tmp, const double *zero64)
+{
+    const size_t W = (size_t)n2 + 1;
+    int ne = (n2 + 1) / 2;
+    double acc = 0.0;
+    for (int q = 0; q < n0; q++)
+        for (int j = 0; j < n1; j++) {
+            float *rq = r + ((size_t)q * n1 + j) * W;
+            if (x != NULL) {
+                acc += resx_row3(x, b, n0, n1, n2, q, j, c64, tmp, rq, zero64);
+            } else {
+                const double *bq = b + ((size_t)q * n1 + j) * n2;
+                acc += ssq8(bq, n2);
+                deinterleave_cast(bq, rq, rq + ne, ne - 1);
+                rq[ne - 1] = (float)bq[n2 - 1];
+                rq[2 * ne - 1] = 0.0f;
+            }
+        }
+    return acc;
+}
+
+/* 3D mgk_mixed_pre2. cst: cx, cy, cz, d, 1/d of every level. */
+void mgk_mixed_pre3(const int *shape, const float *cst, float *const *e, float *const *f, int nu1, float *work,
+                    const float *zero)
+{
+    stf3 s = {cst[0], cst[1], cst[2], cst[3], cst[4]};
+    pre_f3(e[0], f[0], shape[0], shape[1], (shape[2] + 1) / 2, nu1, s, f[1], work, zero, 1);
+}
+
+/*
+ * 3D mgk_mixed_step2 (passes A, B, C over the planes).  shape: 3 J ints; c64: cx,
+ * cy, cz, d of the finest level; cst: 5 floats per level; work: 3 P + 3 W + P + 2 W + 8
+ * floats of the finest level (P = n1 W, W = n2 + 1); tmp: n2 doubles; zero / zero64:
+ * W floats / n2 doubles of zeros.
+ */
+double mgk_mixed_step3(int J, const int *shape, const double *c64, const float *cst, double *x, const double *b,
+                       float *const *e, float *const *f, const float *Minv, int nu1, int nu2, int post_c1, int do_pre,
+                       float *work, double *tmp, const float *zero, const double *zero64)
+{
+    coarse_cyclef3(1, J, shape, cst, e, f, Minv, nu1, nu2, post_c1, work, zero);
+    const int n0 = shape[0], n1 = shape[1], n2 = shape[2], ne = (n2 + 1) / 2;
+    const size_t W = (size_t)2 * ne, P = (size_t)n1 * W, P64 = (size_t)n1 * n2;
+    stf3 s = {cst[0], cst[1], cst[2], cst[3], cst[4]};
+    float *e0 = e[0], *r = f[0], *f1 = f[1];
+    const float *e1 = e[1];
+    float *ring = work, *rtmp = work + 3 * P, *h = work + 3 * P + 3 * W + ne, *v = h + P;
+    double acc = 0.0;
+    int done = 0;
+    int last = n0 + 2 * nu2 + 1 + (do_pre ? 2 * nu1 + 1 : 0);
+    for (int i = -1; i < last; i++) {
+        while (done < n0 && done <= i + 1) prolongf_plane3(e0, e1, n0, n1, ne, done++, h, v);
+        if (i >= 0 && i < n0 + 2 * nu2 - 1) wstepf3(e0, r, n0, n1, ne, nu2, post_c1, i, s, zero);
+        int a = i - 2 * nu2 + 1;
+        if (a >= 0 && a < n0) {
+            for (int j = 0; j < n1; j++) {
+                double *xr = x + a * P64 + (size_t)j * n2;
+                const float *Er = e0 + a * P + j * W;
+                interleave_add_d(xr, Er, Er + ne, ne - 1);
+                xr[n2 - 1] += (double)Er[ne - 1];
+            }
+        }
+        int q = a - 1;
+        if (q >= 0 && q < n0) {
+            for (int j = 0; j < n1; j++) acc += resx_row3(x, b, n0, n1, n2, q, j, c64, tmp, r + q * P + j * W, zero64);
+            if (do_pre) memset(e0 + q * P, 0, sizeof(float) * P);
+        }
+        if (do_pre) {
+            int ip = q - 1;
+            if (ip >= 0 && ip < n0 + 2 * nu1) {
+                wstepf3(e0, r, n0, n1, ne, nu1, 0, ip, s, zero);
+                int pr = ip - 2 * nu1;
+                if (pr >= 0 && pr < n0) res_restrictf3(e0, r, n0, n1, ne, pr, s, ring, rtmp, f1, zero);
+            }
+        }
+    }
+    return acc;
+}

@@ -1,13 +1,14 @@
-"""``CMixed2``: the mixed-precision refinement step of 2D constant-coefficient problems on the C kernels.
+"""``CMixed``: the mixed-precision refinement step of 2D and 3D constant-coefficient problems on the C kernels.
 
 ``precision="mixed"`` of :class:`mgcore.sparse.MultigridSolver` iterates
 ``x <- x + C_32(b - A_64 x)`` (:mod:`mgcore.sparse.structured.mixed`).  On a
-constant-coefficient 2D Dirichlet problem on nested grids with red-black
-Gauss-Seidel V-cycles and one thread, :class:`CMixed2` runs each step in the C
-kernels of ``mgkernels.c`` (``mgk_mixed_step2``): the float32 levels are stored
-colour-split (every row as its even points, then its odd points and one zero
-pad), so each red-black half-sweep is one unit-stride vector loop, and the
-finest level's part of a step is a single pass that interpolates the coarse
+constant-coefficient 2D or 3D Dirichlet problem on nested grids with red-black
+Gauss-Seidel V-cycles and one thread, :class:`CMixed` runs each step in the C
+kernels of ``mgkernels.c`` (``mgk_mixed_step2`` / ``mgk_mixed_step3``): the
+float32 levels are stored colour-split (every row along the last axis as its
+even points, then its odd points and one zero pad), so each red-black
+half-sweep is one unit-stride vector loop, and the
+finest level's part of a step is a single pass (over rows, in 3D over planes) that interpolates the coarse
 correction, post-smooths, updates ``x`` and computes the next residual in
 float64, and already pre-smooths and restricts the next correction.  A step
 reads ``x`` and ``b`` once.
@@ -34,37 +35,36 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CMixed2", "c_mixed", "to_split", "from_split"]
+__all__ = ["CMixed", "c_mixed", "to_split", "from_split"]
 
 
 def to_split(a: np.ndarray, dtype: Any = np.float32) -> np.ndarray:
-    """A 2D array ``(n0, n1)`` (``n1`` odd) in the colour-split row layout ``(n0, n1 + 1)``."""
-    n0, n1 = a.shape
-    ne = (n1 + 1) // 2
-    out = np.zeros((n0, n1 + 1), dtype=dtype)
-    out[:, :ne] = a[:, 0::2]
-    out[:, ne:2 * ne - 1] = a[:, 1::2]
+    """An array ``(..., n)`` (``n`` odd) in the colour-split row layout ``(..., n + 1)``."""
+    n = a.shape[-1]
+    ne = (n + 1) // 2
+    out = np.zeros(a.shape[:-1] + (n + 1,), dtype=dtype)
+    out[..., :ne] = a[..., 0::2]
+    out[..., ne:2 * ne - 1] = a[..., 1::2]
     return out
 
 
 def from_split(s: np.ndarray) -> np.ndarray:
-    """The natural layout ``(n0, n1)`` of a colour-split array ``(n0, n1 + 1)``."""
-    n0, w = s.shape
-    n1, ne = w - 1, w // 2
-    out = np.empty((n0, n1), dtype=s.dtype)
-    out[:, 0::2] = s[:, :ne]
-    out[:, 1::2] = s[:, ne:2 * ne - 1]
+    """The natural layout ``(..., n)`` of a colour-split array ``(..., n + 1)``."""
+    w = s.shape[-1]
+    n, ne = w - 1, w // 2
+    out = np.empty(s.shape[:-1] + (n,), dtype=s.dtype)
+    out[..., 0::2] = s[..., :ne]
+    out[..., 1::2] = s[..., ne:2 * ne - 1]
     return out
 
 
 def _split_index(shape: tuple) -> np.ndarray:
     """For every slot of the split layout of ``shape``, the natural (row-major) index, or -1 for a pad."""
-    n0, n1 = shape
-    nat = np.arange(n0 * n1).reshape(shape)
-    idx = np.full((n0, n1 + 1), -1, dtype=np.int64)
-    ne = (n1 + 1) // 2
-    idx[:, :ne] = nat[:, 0::2]
-    idx[:, ne:2 * ne - 1] = nat[:, 1::2]
+    nat = np.arange(math.prod(shape)).reshape(shape)
+    idx = np.full(shape[:-1] + (shape[-1] + 1,), -1, dtype=np.int64)
+    ne = (shape[-1] + 1) // 2
+    idx[..., :ne] = nat[..., 0::2]
+    idx[..., ne:2 * ne - 1] = nat[..., 1::2]
     return idx.ravel()
 
 
@@ -79,8 +79,8 @@ def _covered(solver: Any) -> str:
         return "not the fast structured path"
     if solver.threads != 1:
         return "threads > 1"
-    if len(solver.grid_shape) != 2 or solver.bc != "dirichlet" or solver.coarse != "rediscretize":
-        return "not a 2D Dirichlet problem with re-discretised levels"
+    if len(solver.grid_shape) not in (2, 3) or solver.bc != "dirichlet" or solver.coarse != "rediscretize":
+        return "not a 2D or 3D Dirichlet problem with re-discretised levels"
     if solver.coarsening != "full" or solver.interpolation != "bilinear" or solver.restriction != "full-weighting":
         return "not full coarsening with bilinear interpolation and full weighting"
     if solver.cycle_kind is not CycleKind.V:
@@ -101,7 +101,7 @@ def _covered(solver: Any) -> str:
     return ""
 
 
-def c_mixed(solver: Any) -> tuple["CMixed2 | None", str]:
+def c_mixed(solver: Any) -> tuple["CMixed | None", str]:
     """The C step for ``solver`` (``precision="mixed"``), or ``(None, reason)``."""
     why = _covered(solver)
     if why:
@@ -114,16 +114,16 @@ def c_mixed(solver: Any) -> tuple["CMixed2 | None", str]:
     order = {kw.get("order", "red-black") for _, kw in solver.smoothers}.pop()
     # the coarsest inverse of the solver's own float32 levels
     Minv = getattr(getattr(solver.hierarchy.levels[-1], "coarse_solver", None), "_Minv", None)
-    return CMixed2(solver._datas, solver.nu_pre, solver.nu_post, order, lib, Minv=Minv), ""
+    return CMixed(solver._datas, solver.nu_pre, solver.nu_post, order, lib, Minv=Minv), ""
 
 
-class CMixed2:
+class CMixed:
     """Buffers and calls of the C mixed-precision step (see the module docstring).
 
     Parameters
     ----------
     datas : list of mgcore.problems.grid.GridLevelData
-        The levels, finest first (uniform weights, 2D, Dirichlet, nested, at least two).
+        The levels, finest first (uniform weights, 2D or 3D, Dirichlet, nested, at least two).
     nu_pre, nu_post : int
         Red-black sweeps before and after the coarse-grid correction.
     order : {"red-black", "symmetric"}
@@ -140,15 +140,20 @@ class CMixed2:
         self.lib = lib
         self.J = len(datas)
         self.shapes = [tuple(int(n) for n in d.shape) for d in datas]
+        self.dim = len(self.shapes[0])
+        if self.dim == 2:
+            self._res, self._pre, self._step = lib.mgk_mixed_residual2, lib.mgk_mixed_pre2, lib.mgk_mixed_step2
+        else:
+            self._res, self._pre, self._step = lib.mgk_mixed_residual3, lib.mgk_mixed_pre3, lib.mgk_mixed_step3
         cst = []
         for d in datas:
             dsum = 2.0 * sum(d.uniform) * d.scale
             cst += [c * d.scale for c in d.uniform] + [dsum, 1.0 / dsum]
-        self.c64 = np.array(cst[:3], dtype=np.float64)
+        self.c64 = np.array(cst[:self.dim + 1], dtype=np.float64)
         self.cst = np.array(cst, dtype=np.float32)
         self.shape_arr = np.array([n for s in self.shapes for n in s], dtype=np.intc)
-        self.e = [np.zeros((s[0], s[1] + 1), dtype=np.float32) for s in self.shapes]
-        self.f = [np.zeros((s[0], s[1] + 1), dtype=np.float32) for s in self.shapes]
+        self.e = [np.zeros(s[:-1] + (s[-1] + 1,), dtype=np.float32) for s in self.shapes]
+        self.f = [np.zeros(s[:-1] + (s[-1] + 1,), dtype=np.float32) for s in self.shapes]
         idx = _split_index(self.shapes[-1])
         nc = math.prod(self.shapes[-1])
         if Minv is None or Minv.shape != (nc, nc):
@@ -157,12 +162,13 @@ class CMixed2:
         ok = idx >= 0
         Ms[np.ix_(ok, ok)] = Minv[np.ix_(idx[ok], idx[ok])]
         self.Minv = Ms
-        n1 = self.shapes[0][1]
-        ne = (n1 + 1) // 2
-        self.work = np.zeros(4 * (n1 + 1) + ne + 2, dtype=np.float32)
-        self.tmp = np.zeros(n1, dtype=np.float64)
-        self.zero = np.zeros(n1 + 1, dtype=np.float32)
-        self.zero64 = np.zeros(n1, dtype=np.float64)
+        n = self.shapes[0][-1]
+        W = n + 1
+        P = W * (self.shapes[0][1] if self.dim == 3 else 1)
+        self.work = np.zeros(4 * W + W // 2 + 2 if self.dim == 2 else 4 * P + 6 * W + 16, dtype=np.float32)
+        self.tmp = np.zeros(n, dtype=np.float64)
+        self.zero = np.zeros(W, dtype=np.float32)
+        self.zero64 = np.zeros(n, dtype=np.float64)
         self.eptr = (ctypes.c_void_p * self.J)(*[a.ctypes.data for a in self.e])
         self.fptr = (ctypes.c_void_p * self.J)(*[a.ctypes.data for a in self.f])
         self.nu_pre, self.nu_post = int(nu_pre), int(nu_post)
@@ -179,13 +185,13 @@ class CMixed2:
         self._check(b, shape, "b")
         if x is not None:
             self._check(x, shape, "x")
-        return float(self.lib.mgk_mixed_residual2(
-            None if x is None else x.ctypes.data, b.ctypes.data, shape[0], shape[1], self.c64.ctypes.data,
+        return float(self._res(
+            None if x is None else x.ctypes.data, b.ctypes.data, *shape, self.c64.ctypes.data,
             self.f[0].ctypes.data, self.tmp.ctypes.data, self.zero64.ctypes.data))
 
     def pre(self) -> None:
         """Pre-smooth the finest correction from zero and restrict its residual (first step of a solve)."""
-        self.lib.mgk_mixed_pre2(self.shape_arr.ctypes.data, self.cst.ctypes.data, self.eptr, self.fptr, self.nu_pre,
+        self._pre(self.shape_arr.ctypes.data, self.cst.ctypes.data, self.eptr, self.fptr, self.nu_pre,
                                 self.work.ctypes.data, self.zero.ctypes.data)
 
     def step(self, b: np.ndarray, x: np.ndarray) -> float:
@@ -194,7 +200,7 @@ class CMixed2:
         shape = self.shapes[0]
         self._check(b, shape, "b")
         self._check(x, shape, "x")
-        return float(self.lib.mgk_mixed_step2(
+        return float(self._step(
             self.J, self.shape_arr.ctypes.data, self.c64.ctypes.data, self.cst.ctypes.data, x.ctypes.data,
             b.ctypes.data, self.eptr, self.fptr, self.Minv.ctypes.data, self.nu_pre, self.nu_post, self.post_c1, 1,
             self.work.ctypes.data, self.tmp.ctypes.data, self.zero.ctypes.data, self.zero64.ctypes.data))

@@ -86,8 +86,6 @@ def c_solver(problem: Any, smoother: Any = None, nu: Any = (2, 2), cycle: Any = 
     mixed = isinstance(dtype, str) and dtype == "mixed"
     if not mixed and str(np.dtype(dtype)) != "float64":
         return None, f"precision {dtype}"
-    if mixed and getattr(problem, "dim", None) != 2:
-        return None, "mixed precision on the C kernels is 2D"
     if threads != 1:
         return None, "threads > 1"
     if fmg:
@@ -161,11 +159,11 @@ class CPoissonSolver(MultigridFrontend):
         self.dim = len(shapes[0])
         self._cm = None
         if mixed:
-            from .mixed import CMixed2
+            from .mixed import CMixed
 
             if self.J < 2:
                 raise _NotCovered("one level")
-            self._cm = CMixed2(datas, self.nu_pre, self.nu_post, orders.pop(), _lib)
+            self._cm = CMixed(datas, self.nu_pre, self.nu_post, orders.pop(), _lib)
             self._mstate = self._mpre = None  # (x, b) keys: residual in the C buffers / next pre-smoothing done
             self._u = self._f = []
             self._work, self._zero = np.zeros(self.grid_shape[1]), np.zeros(self.grid_shape[1])

@@ -23,9 +23,9 @@ over memory:
    post-smoothing, ``x += e`` and the next residual ``r = b - A x`` (float64
    arithmetic, stored in float32) with its norm.
 
-On constant-coefficient 2D Dirichlet problems on nested grids (red-black
+On constant-coefficient 2D and 3D Dirichlet problems on nested grids (red-black
 V-cycles, one thread) a step runs in the C kernels instead
-(:class:`mgcore._ckernels.mixed.CMixed2`, ``c=``): colour-split float32 levels
+(:class:`mgcore._ckernels.mixed.CMixed`, ``c=``): colour-split float32 levels
 and one pass over the finest level per step, which also pre-smooths the next
 correction.
 
@@ -93,7 +93,7 @@ class MixedRefinement:
     op64 : StencilOperator, optional
         The float64 fine operator of a structured hierarchy; with it the
         fused two-pass fine-level step is used where it applies.
-    c : mgcore._ckernels.mixed.CMixed2, optional
+    c : mgcore._ckernels.mixed.CMixed, optional
         The C step (V-cycles of a problem it covers); it then runs every step.
 
     Examples
