@@ -85,7 +85,7 @@ def test_fmg_start_and_nonzero_initial_guess(dim, n):
     s = MultigridSolver(p, precision="mixed", fmg=True)
     assert s._mixed.c is not None
     r = s.solve(b, rtol=1e-9)
-    assert r.converged and r.iterations <= 6
+    assert r.converged and r.iterations <= (6 if dim == 2 else 8)
     assert np.linalg.norm(b - A @ r.x) <= 1e-9 * np.linalg.norm(b)
     x0 = np.random.default_rng(1).random(b.size)
     r2 = MultigridSolver(p, precision="mixed").solve(b, x0=x0, rtol=1e-9)
