@@ -621,27 +621,32 @@ static void prolongf_row(float *restrict er, const float *ec, int nc0, int ne, i
 }
 
 /* Wavefront step i of ns red-black sweeps (colour c1 first) on a split level, in place. */
-static void wstepf(float *e, const float *f, int n0, int ne, int ns, int c1, int i, stf2 s, const float *zero)
+/* Row (2D) or plane (3D) t of a right-hand side held whole (fslots = 0) or in a ring of fslots rows / planes
+ * of S floats each. */
+#define FROW(f, t, fslots, S) ((f) + (size_t)((fslots) ? (t) % (fslots) : (t)) * (S))
+
+static void wstepf(float *e, const float *f, int fslots, int n0, int ne, int ns, int c1, int i, stf2 s,
+                   const float *zero)
 {
     const size_t W = (size_t)2 * ne;
     for (int k = 0; k < ns; k++) {
         int r1 = i - 2 * k, r2 = r1 - 1;
         if (r1 >= 0 && r1 < n0)
-            gsf_row(e + r1 * W, f + r1 * W, r1 > 0 ? e + (r1 - 1) * W : zero, r1 < n0 - 1 ? e + (r1 + 1) * W : zero,
+            gsf_row(e + r1 * W, FROW(f, r1, fslots, W), r1 > 0 ? e + (r1 - 1) * W : zero, r1 < n0 - 1 ? e + (r1 + 1) * W : zero,
                     r1, c1, ne, s);
         if (r2 >= 0 && r2 < n0)
-            gsf_row(e + r2 * W, f + r2 * W, r2 > 0 ? e + (r2 - 1) * W : zero, r2 < n0 - 1 ? e + (r2 + 1) * W : zero,
+            gsf_row(e + r2 * W, FROW(f, r2, fslots, W), r2 > 0 ? e + (r2 - 1) * W : zero, r2 < n0 - 1 ? e + (r2 + 1) * W : zero,
                     r2, 1 - c1, ne, s);
     }
 }
 
 /* Residual row rr of a split level into the ring and, on even rr >= 2, coarse row (rr - 2) / 2 of fc. */
-static void res_restrictf(const float *e, const float *f, int n0, int ne, int rr, stf2 s, float *ring,
+static void res_restrictf(const float *e, const float *f, int fslots, int n0, int ne, int rr, stf2 s, float *ring,
                                  float *tmp, float *fc, const float *zero)
 {
     const size_t W = (size_t)2 * ne;
     int nce = ne / 2; /* ((ne - 1) + 1) / 2 */
-    resf_row(e + rr * W, f + rr * W, rr > 0 ? e + (rr - 1) * W : zero, rr < n0 - 1 ? e + (rr + 1) * W : zero, ne, s,
+    resf_row(e + rr * W, FROW(f, rr, fslots, W), rr > 0 ? e + (rr - 1) * W : zero, rr < n0 - 1 ? e + (rr + 1) * W : zero, ne, s,
              ring + (rr % 3) * W);
     if (rr >= 2 && rr % 2 == 0)
         fwf_rows(ring + ((rr - 2) % 3) * W, ring + ((rr - 1) % 3) * W, ring + (rr % 3) * W, ne, tmp,
@@ -655,9 +660,9 @@ static void pre_zerof(float *e, const float *f, int n0, int ne, int ns, stf2 s, 
     const size_t W = (size_t)2 * ne;
     memset(e, 0, sizeof(float) * W * n0);
     for (int i = 0; i < n0 + 2 * ns; i++) {
-        wstepf(e, f, n0, ne, ns, 0, i, s, zero);
+        wstepf(e, f, 0, n0, ne, ns, 0, i, s, zero);
         int rr = i - 2 * ns;
-        if (rr >= 0 && rr < n0) res_restrictf(e, f, n0, ne, rr, s, work, work + 3 * W, fc, zero);
+        if (rr >= 0 && rr < n0) res_restrictf(e, f, 0, n0, ne, rr, s, work, work + 3 * W, fc, zero);
     }
 }
 
@@ -672,7 +677,7 @@ static void post_f(float *e, const float *f, const float *ec, int n0, int ne, in
             prolongf_row(e + done * W, ec, nc0, ne, done, v);
             done++;
         }
-        wstepf(e, f, n0, ne, ns, c1, i, s, zero);
+        wstepf(e, f, 0, n0, ne, ns, c1, i, s, zero);
     }
     while (done < n0) {
         prolongf_row(e + done * W, ec, nc0, ne, done, v);
@@ -785,8 +790,12 @@ void mgk_mixed_pre2(const int *shape, const float *cst, float *const *e, float *
  * new x.  shape: 2 J ints; c64: cx, cy, d of the finest level (float64); cst: cx,
  * cy, d, 1/d of every level (float32); Minv: the dense inverse of the coarsest
  * operator in the split numbering (pad rows and columns zero); post_c1: colour the
- * post-smoothing starts with (0 red); work: 4 W + ne floats of the finest level;
- * tmp: n1 doubles; zero / zero64: W floats / n1 doubles of zeros.
+ * post-smoothing starts with (0 red); work: (2 nu1 + 2 nu2 + 9) W + 2 floats of the
+ * finest level (W = n1 + 1); tmp: n1 doubles; zero / zero64: W floats / n1 doubles of
+ * zeros.  The residuals of the old and of the new x are kept in two row rings (the
+ * old one recomputed from x and b as pass A reaches a row, in the arithmetic of the
+ * stored one): f[0] is neither read nor written, and of the finest level only x, b
+ * and e move through memory.
  */
 double mgk_mixed_step2(int J, const int *shape, const double *c64, const float *cst, double *x, const double *b,
                        float *const *e, float *const *f, const float *Minv, int nu1, int nu2, int post_c1, int do_pre,
@@ -796,9 +805,11 @@ double mgk_mixed_step2(int J, const int *shape, const double *c64, const float *
     const int n0 = shape[0], n1 = shape[1], ne = (n1 + 1) / 2, nc0 = shape[2];
     const size_t W = (size_t)2 * ne;
     stf2 s = {cst[0], cst[1], cst[2], cst[3]};
-    float *e0 = e[0], *r = f[0], *f1 = f[1];
+    float *e0 = e[0], *f1 = f[1];
     const float *e1 = e[1];
+    const int sa = 2 * nu2 + 2, sc = 2 * nu1 + 3; /* rows in the old / new residual rings */
     float *ring = work, *ftmp = work + 3 * W, *v = work + 3 * W;
+    float *ra = work + 4 * W + 2, *rc = ra + (size_t)sa * W;
     double acc = 0.0;
     int done = 0;
     int last = n0 + 2 * nu2 + 1 + (do_pre ? 2 * nu1 + 1 : 0);
@@ -808,7 +819,8 @@ double mgk_mixed_step2(int J, const int *shape, const double *c64, const float *
             prolongf_row(e0 + done * W, e1, nc0, ne, done, v);
             done++;
         }
-        if (i >= 0 && i < n0 + 2 * nu2 - 1) wstepf(e0, r, n0, ne, nu2, post_c1, i, s, zero);
+        if (nu2 > 0 && i >= 0 && i < n0) resx_row(x, b, n0, n1, i, c64, tmp, FROW(ra, i, sa, W), zero64);
+        if (i >= 0 && i < n0 + 2 * nu2 - 1) wstepf(e0, ra, sa, n0, ne, nu2, post_c1, i, s, zero);
         /* B: row a of e is final: x += e; the residual of row q = a - 1 */
         int a = i - 2 * nu2 + 1;
         if (a >= 0 && a < n0) {
@@ -819,16 +831,16 @@ double mgk_mixed_step2(int J, const int *shape, const double *c64, const float *
         }
         int q = a - 1;
         if (q >= 0 && q < n0) {
-            acc += resx_row(x, b, n0, n1, q, c64, tmp, r + q * W, zero64);
+            acc += resx_row(x, b, n0, n1, q, c64, tmp, FROW(rc, q, sc, W), zero64);
             if (do_pre) memset(e0 + q * W, 0, sizeof(float) * W); /* the next correction starts from zero */
         }
         /* C: pre-smoothing of the next correction, step q - 1 (row q of r and of the zero e are ready) */
         if (do_pre) {
             int ip = q - 1;
             if (ip >= 0 && ip < n0 + 2 * nu1) {
-                wstepf(e0, r, n0, ne, nu1, 0, ip, s, zero);
+                wstepf(e0, rc, sc, n0, ne, nu1, 0, ip, s, zero);
                 int rr = ip - 2 * nu1;
-                if (rr >= 0 && rr < n0) res_restrictf(e0, r, n0, ne, rr, s, ring, ftmp, f1, zero);
+                if (rr >= 0 && rr < n0) res_restrictf(e0, rc, sc, n0, ne, rr, s, ring, ftmp, f1, zero);
             }
         }
     }
@@ -887,39 +899,55 @@ static void resf_row3(const float *restrict row, const float *restrict F, const 
     Ro[ne - 1] = 0.0f;
 }
 
-/* Colour c of plane i of a split level (n1 rows of W = 2 ne floats), in place; f: the plane's right-hand side. */
-static void gsf_plane3(float *e, const float *f, int n0, int n1, int ne, int i, int c, stf3 s, const float *zero)
+/* Colour c of rows j0..j1-1 of plane i of a split level (n1 rows of W = 2 ne floats), in place;
+ * f: the plane's right-hand side. */
+static void gsf_plane3(float *e, const float *f, int n0, int n1, int ne, int i, int c, stf3 s, const float *zero,
+                       int j0, int j1)
 {
     const size_t W = (size_t)2 * ne, P = (size_t)n1 * W;
     float *pl = e + i * P;
     const float *pm = i > 0 ? pl - P : NULL, *pp = i < n0 - 1 ? pl + P : NULL;
-    for (int j = 0; j < n1; j++) {
+    for (int j = j0; j < j1; j++) {
         float *row = pl + j * W;
         gsf_row3(row, f + j * W, pm ? pm + j * W : zero, pp ? pp + j * W : zero, j > 0 ? row - W : zero,
                  j < n1 - 1 ? row + W : zero, i + j, c, ne, s);
     }
 }
 
-/* Wavefront step i of ns sweeps (colour c1 first) over the planes; f row (p, j) at FROW-style plane addressing. */
-static void wstepf3(float *e, const float *f, int n0, int n1, int ne, int ns, int c1, int i, stf3 s,
+#ifndef MGK_BLOCK3
+#define MGK_BLOCK3 16
+#endif
+
+/*
+ * Wavefront step i of ns sweeps (colour c1 first) over the planes.  The half-sweeps
+ * of a step run block of rows by block of rows (all of them on one block, then the
+ * next): a half-sweep of plane p reads planes p -+ 1 only in the same rows, and its
+ * own plane's other colour, which no half-sweep of the step changes, so this is the
+ * plane-by-plane result while the rows in use stay in cache.
+ */
+static void wstepf3(float *e, const float *f, int fslots, int n0, int n1, int ne, int ns, int c1, int i, stf3 s,
                     const float *zero)
 {
     const size_t P = (size_t)n1 * 2 * ne;
-    for (int k = 0; k < ns; k++) {
-        int p1 = i - 2 * k, p2 = p1 - 1;
-        if (p1 >= 0 && p1 < n0) gsf_plane3(e, f + p1 * P, n0, n1, ne, p1, c1, s, zero);
-        if (p2 >= 0 && p2 < n0) gsf_plane3(e, f + p2 * P, n0, n1, ne, p2, 1 - c1, s, zero);
+    for (int j0 = 0; j0 < n1; j0 += MGK_BLOCK3) {
+        int j1 = j0 + MGK_BLOCK3 < n1 ? j0 + MGK_BLOCK3 : n1;
+        for (int k = 0; k < ns; k++) {
+            int p1 = i - 2 * k, p2 = p1 - 1;
+            if (p1 >= 0 && p1 < n0) gsf_plane3(e, FROW(f, p1, fslots, P), n0, n1, ne, p1, c1, s, zero, j0, j1);
+            if (p2 >= 0 && p2 < n0) gsf_plane3(e, FROW(f, p2, fslots, P), n0, n1, ne, p2, 1 - c1, s, zero, j0, j1);
+        }
     }
 }
 
 /* Residual plane pr into the ring of 3 planes and, on even pr >= 2, coarse plane (pr - 2) / 2 of fc.
  * tmp: 3 W + ne floats. */
-static void res_restrictf3(const float *e, const float *f, int n0, int n1, int ne, int pr, stf3 s, float *ring,
+static void res_restrictf3(const float *e, const float *f, int fslots, int n0, int n1, int ne, int pr, stf3 s,
+                           float *ring,
                            float *tmp, float *fc, const float *zero)
 {
     const size_t W = (size_t)2 * ne, P = (size_t)n1 * W;
     const float *pl = e + pr * P, *pm = pr > 0 ? pl - P : NULL, *pp = pr < n0 - 1 ? pl + P : NULL;
-    const float *fp = f + pr * P;
+    const float *fp = FROW(f, pr, fslots, P);
     float *R = ring + (pr % 3) * P;
     for (int j = 0; j < n1; j++) {
         const float *row = pl + j * W;
@@ -951,9 +979,9 @@ static void pre_f3(float *e, const float *f, int n0, int n1, int ne, int ns, stf
     const size_t W = (size_t)2 * ne, P = (size_t)n1 * W;
     if (zero_start) memset(e, 0, sizeof(float) * P * n0);
     for (int i = 0; i < n0 + 2 * ns; i++) {
-        wstepf3(e, f, n0, n1, ne, ns, 0, i, s, zero);
+        wstepf3(e, f, 0, n0, n1, ne, ns, 0, i, s, zero);
         int pr = i - 2 * ns;
-        if (pr >= 0 && pr < n0) res_restrictf3(e, f, n0, n1, ne, pr, s, work, work + 3 * P, fc, zero);
+        if (pr >= 0 && pr < n0) res_restrictf3(e, f, 0, n0, n1, ne, pr, s, work, work + 3 * P, fc, zero);
     }
 }
 
@@ -990,7 +1018,7 @@ static void post_f3(float *e, const float *f, const float *ec, int n0, int n1, i
     float *h = work, *v = work + (size_t)nc1 * ne;
     for (int i = 0; i < n0 + 2 * ns - 1; i++) {
         while (done < n0 && done <= i + 1) prolongf_plane3(e, ec, n0, n1, ne, done++, h, v);
-        wstepf3(e, f, n0, n1, ne, ns, c1, i, s, zero);
+        wstepf3(e, f, 0, n0, n1, ne, ns, c1, i, s, zero);
     }
     while (done < n0) prolongf_plane3(e, ec, n0, n1, ne, done++, h, v);
 }
@@ -1083,10 +1111,10 @@ void mgk_mixed_pre3(const int *shape, const float *cst, float *const *e, float *
 }
 
 /*
- * 3D mgk_mixed_step2 (passes A, B, C over the planes).  shape: 3 J ints; c64: cx,
- * cy, cz, d of the finest level; cst: 5 floats per level; work: 3 P + 3 W + P + 2 W + 8
- * floats of the finest level (P = n1 W, W = n2 + 1); tmp: n2 doubles; zero / zero64:
- * W floats / n2 doubles of zeros.
+ * 3D mgk_mixed_step2 (passes A, B, C over the planes, the residuals in plane rings).
+ * shape: 3 J ints; c64: cx, cy, cz, d of the finest level; cst: 5 floats per level;
+ * work: (2 nu1 + 2 nu2 + 9) P + 5 W + 16 floats of the finest level (P = n1 W, W = n2 + 1);
+ * tmp: n2 doubles; zero / zero64: W floats / n2 doubles of zeros.
  */
 double mgk_mixed_step3(int J, const int *shape, const double *c64, const float *cst, double *x, const double *b,
                        float *const *e, float *const *f, const float *Minv, int nu1, int nu2, int post_c1, int do_pre,
@@ -1096,15 +1124,19 @@ double mgk_mixed_step3(int J, const int *shape, const double *c64, const float *
     const int n0 = shape[0], n1 = shape[1], n2 = shape[2], ne = (n2 + 1) / 2;
     const size_t W = (size_t)2 * ne, P = (size_t)n1 * W, P64 = (size_t)n1 * n2;
     stf3 s = {cst[0], cst[1], cst[2], cst[3], cst[4]};
-    float *e0 = e[0], *r = f[0], *f1 = f[1];
+    float *e0 = e[0], *f1 = f[1];
     const float *e1 = e[1];
+    const int sa = 2 * nu2 + 2, sc = 2 * nu1 + 3; /* planes in the old / new residual rings */
     float *ring = work, *rtmp = work + 3 * P, *h = work + 3 * P + 3 * W + ne, *v = h + P;
+    float *ra = v + 2 * W + 8, *rc = ra + (size_t)sa * P;
     double acc = 0.0;
     int done = 0;
     int last = n0 + 2 * nu2 + 1 + (do_pre ? 2 * nu1 + 1 : 0);
     for (int i = -1; i < last; i++) {
         while (done < n0 && done <= i + 1) prolongf_plane3(e0, e1, n0, n1, ne, done++, h, v);
-        if (i >= 0 && i < n0 + 2 * nu2 - 1) wstepf3(e0, r, n0, n1, ne, nu2, post_c1, i, s, zero);
+        if (nu2 > 0 && i >= 0 && i < n0)
+            for (int j = 0; j < n1; j++) resx_row3(x, b, n0, n1, n2, i, j, c64, tmp, FROW(ra, i, sa, P) + j * W, zero64);
+        if (i >= 0 && i < n0 + 2 * nu2 - 1) wstepf3(e0, ra, sa, n0, n1, ne, nu2, post_c1, i, s, zero);
         int a = i - 2 * nu2 + 1;
         if (a >= 0 && a < n0) {
             for (int j = 0; j < n1; j++) {
@@ -1116,15 +1148,16 @@ double mgk_mixed_step3(int J, const int *shape, const double *c64, const float *
         }
         int q = a - 1;
         if (q >= 0 && q < n0) {
-            for (int j = 0; j < n1; j++) acc += resx_row3(x, b, n0, n1, n2, q, j, c64, tmp, r + q * P + j * W, zero64);
+            for (int j = 0; j < n1; j++)
+                acc += resx_row3(x, b, n0, n1, n2, q, j, c64, tmp, FROW(rc, q, sc, P) + j * W, zero64);
             if (do_pre) memset(e0 + q * P, 0, sizeof(float) * P);
         }
         if (do_pre) {
             int ip = q - 1;
             if (ip >= 0 && ip < n0 + 2 * nu1) {
-                wstepf3(e0, r, n0, n1, ne, nu1, 0, ip, s, zero);
+                wstepf3(e0, rc, sc, n0, n1, ne, nu1, 0, ip, s, zero);
                 int pr = ip - 2 * nu1;
-                if (pr >= 0 && pr < n0) res_restrictf3(e0, r, n0, n1, ne, pr, s, ring, rtmp, f1, zero);
+                if (pr >= 0 && pr < n0) res_restrictf3(e0, rc, sc, n0, n1, ne, pr, s, ring, rtmp, f1, zero);
             }
         }
     }

@@ -165,7 +165,8 @@ class CMixed:
         n = self.shapes[0][-1]
         W = n + 1
         P = W * (self.shapes[0][1] if self.dim == 3 else 1)
-        self.work = np.zeros(4 * W + W // 2 + 2 if self.dim == 2 else 4 * P + 6 * W + 16, dtype=np.float32)
+        rings = 2 * int(nu_pre) + 2 * int(nu_post) + 5  # the old and the new residual, in rows / planes
+        self.work = np.zeros((4 + rings) * P + 6 * W + 16, dtype=np.float32)
         self.tmp = np.zeros(n, dtype=np.float64)
         self.zero = np.zeros(W, dtype=np.float32)
         self.zero64 = np.zeros(n, dtype=np.float64)
