@@ -542,6 +542,60 @@ typedef struct {
     float cx, cy, d, inv;
 } stf2;
 
+
+/*
+ * The colour updates and residuals of a span of n points of a half-row, in vectors of
+ * eight with the last vector overlapping the one before (recomputing a point is
+ * harmless: the half-row written is never read by its own update), so a half-row of
+ * 63 points takes eight vectors and no scalar tail; Nl / Nr: the left / right
+ * neighbours in the other half-row.  The arithmetic is that of the scalar loop.
+ */
+#if defined(__AVX2__)
+#define MGK_SPAN(n, VEXPR, SEXPR)                                     \
+    do {                                                              \
+        int m_ = 0;                                                   \
+        if ((n) >= 8) {                                               \
+            for (; m_ + 8 <= (n); m_ += 8) VEXPR;                     \
+            if (m_ < (n)) {                                           \
+                m_ = (n) - 8;                                         \
+                VEXPR;                                                \
+            }                                                         \
+        } else {                                                      \
+            for (; m_ < (n); m_++) SEXPR;                             \
+        }                                                             \
+    } while (0)
+#define LD(p) _mm256_loadu_ps((p) + m_)
+#define ST(p, v) _mm256_storeu_ps((p) + m_, v)
+#define ADD _mm256_add_ps
+#define SUB _mm256_sub_ps
+#define MUL _mm256_mul_ps
+#else
+#define MGK_SPAN(n, VEXPR, SEXPR)                                     \
+    do {                                                              \
+        for (int m_ = 0; m_ < (n); m_++) SEXPR;                       \
+    } while (0)
+#endif
+
+static void gs2_span(float *restrict T, const float *restrict F, const float *restrict A, const float *restrict B,
+                     const float *restrict Nl, const float *restrict Nr, int n, stf2 s)
+{
+#if defined(__AVX2__)
+    const __m256 vx = _mm256_set1_ps(s.cx), vy = _mm256_set1_ps(s.cy), vi = _mm256_set1_ps(s.inv);
+#endif
+    MGK_SPAN(n, ST(T, MUL(ADD(ADD(LD(F), MUL(vx, ADD(LD(A), LD(B)))), MUL(vy, ADD(LD(Nl), LD(Nr)))), vi)),
+             T[m_] = (F[m_] + s.cx * (A[m_] + B[m_]) + s.cy * (Nl[m_] + Nr[m_])) * s.inv);
+}
+
+static void res2_span(float *restrict R, const float *restrict U, const float *restrict F, const float *restrict A,
+                      const float *restrict B, const float *restrict Nl, const float *restrict Nr, int n, stf2 s)
+{
+#if defined(__AVX2__)
+    const __m256 vx = _mm256_set1_ps(s.cx), vy = _mm256_set1_ps(s.cy), vd = _mm256_set1_ps(s.d);
+#endif
+    MGK_SPAN(n, ST(R, SUB(LD(F), SUB(SUB(MUL(vd, LD(U)), MUL(vx, ADD(LD(A), LD(B)))), MUL(vy, ADD(LD(Nl), LD(Nr)))))),
+             R[m_] = F[m_] - (s.d * U[m_] - s.cx * (A[m_] + B[m_]) - s.cy * (Nl[m_] + Nr[m_])));
+}
+
 /* Colour c (0: red, i + j even) of split row i, in place; A, B: split rows i - 1, i + 1 (or a zero row). */
 static void gsf_row(float *restrict row, const float *restrict F, const float *restrict A,
                            const float *restrict B, int i, int c, int ne, stf2 s)
@@ -551,12 +605,9 @@ static void gsf_row(float *restrict row, const float *restrict F, const float *r
         float *restrict T = row;
         const float *restrict N = row + ne;
         T[0] = (F[0] + cx * (A[0] + B[0]) + cy * N[0]) * inv;
-        for (int m = 1; m < ne; m++) T[m] = (F[m] + cx * (A[m] + B[m]) + cy * (N[m - 1] + N[m])) * inv;
+        gs2_span(T + 1, F + 1, A + 1, B + 1, N, N + 1, ne - 1, s);
     } else {
-        float *restrict T = row + ne;
-        const float *restrict N = row;
-        const float *restrict Fo = F + ne, *restrict Ao = A + ne, *restrict Bo = B + ne;
-        for (int m = 0; m < ne - 1; m++) T[m] = (Fo[m] + cx * (Ao[m] + Bo[m]) + cy * (N[m] + N[m + 1])) * inv;
+        gs2_span(row + ne, F + ne, A + ne, B + ne, row, row + 1, ne - 1, s);
     }
 }
 
@@ -567,11 +618,9 @@ static void resf_row(const float *restrict row, const float *restrict F, const f
     const float cx = s.cx, cy = s.cy, d = s.d;
     const float *restrict Ev = row, *restrict Ov = row + ne;
     R[0] = F[0] - (d * Ev[0] - cx * (A[0] + B[0]) - cy * Ov[0]);
-    for (int m = 1; m < ne; m++) R[m] = F[m] - (d * Ev[m] - cx * (A[m] + B[m]) - cy * (Ov[m - 1] + Ov[m]));
-    const float *restrict Fo = F + ne, *restrict Ao = A + ne, *restrict Bo = B + ne;
-    float *restrict Ro = R + ne;
-    for (int m = 0; m < ne - 1; m++) Ro[m] = Fo[m] - (d * Ov[m] - cx * (Ao[m] + Bo[m]) - cy * (Ev[m] + Ev[m + 1]));
-    Ro[ne - 1] = 0.0f;
+    res2_span(R + 1, Ev + 1, F + 1, A + 1, B + 1, Ov, Ov + 1, ne - 1, s);
+    res2_span(R + ne, Ov, F + ne, A + ne, B + ne, Ev, Ev + 1, ne - 1, s);
+    R[2 * ne - 1] = 0.0f;
 }
 
 /* Full weighting of split residual rows a, c, b (fine rows 2I, 2I + 1, 2I + 2) into split coarse row fc. */
@@ -860,6 +909,35 @@ typedef struct {
     float cx, cy, cz, d, inv;
 } stf3;
 
+
+static void gs3_span(float *restrict T, const float *restrict F, const float *restrict Im, const float *restrict Ip,
+                     const float *restrict Jm, const float *restrict Jp, const float *restrict Nl,
+                     const float *restrict Nr, int n, stf3 s)
+{
+#if defined(__AVX2__)
+    const __m256 vx = _mm256_set1_ps(s.cx), vy = _mm256_set1_ps(s.cy), vz = _mm256_set1_ps(s.cz),
+                 vi = _mm256_set1_ps(s.inv);
+#endif
+    MGK_SPAN(n,
+             ST(T, MUL(ADD(ADD(ADD(LD(F), MUL(vx, ADD(LD(Im), LD(Ip)))), MUL(vy, ADD(LD(Jm), LD(Jp)))),
+                           MUL(vz, ADD(LD(Nl), LD(Nr)))), vi)),
+             T[m_] = (F[m_] + s.cx * (Im[m_] + Ip[m_]) + s.cy * (Jm[m_] + Jp[m_]) + s.cz * (Nl[m_] + Nr[m_])) * s.inv);
+}
+
+static void res3_span(float *restrict R, const float *restrict U, const float *restrict F, const float *restrict Im,
+                      const float *restrict Ip, const float *restrict Jm, const float *restrict Jp,
+                      const float *restrict Nl, const float *restrict Nr, int n, stf3 s)
+{
+#if defined(__AVX2__)
+    const __m256 vx = _mm256_set1_ps(s.cx), vy = _mm256_set1_ps(s.cy), vz = _mm256_set1_ps(s.cz),
+                 vd = _mm256_set1_ps(s.d);
+#endif
+    MGK_SPAN(n,
+             ST(R, SUB(LD(F), SUB(SUB(SUB(MUL(vd, LD(U)), MUL(vx, ADD(LD(Im), LD(Ip)))), MUL(vy, ADD(LD(Jm), LD(Jp)))),
+                                  MUL(vz, ADD(LD(Nl), LD(Nr)))))),
+             R[m_] = F[m_] - (s.d * U[m_] - s.cx * (Im[m_] + Ip[m_]) - s.cy * (Jm[m_] + Jp[m_]) - s.cz * (Nl[m_] + Nr[m_])));
+}
+
 /* Colour c of split row (i, j) (t = i + j), in place; Im, Ip: rows (i -+ 1, j); Jm, Jp: rows (i, j -+ 1). */
 static void gsf_row3(float *restrict row, const float *restrict F, const float *restrict Im, const float *restrict Ip,
                      const float *restrict Jm, const float *restrict Jp, int t, int c, int ne, stf3 s)
@@ -869,15 +947,9 @@ static void gsf_row3(float *restrict row, const float *restrict F, const float *
         float *restrict T = row;
         const float *restrict N = row + ne;
         T[0] = (F[0] + cx * (Im[0] + Ip[0]) + cy * (Jm[0] + Jp[0]) + cz * N[0]) * inv;
-        for (int m = 1; m < ne; m++)
-            T[m] = (F[m] + cx * (Im[m] + Ip[m]) + cy * (Jm[m] + Jp[m]) + cz * (N[m - 1] + N[m])) * inv;
+        gs3_span(T + 1, F + 1, Im + 1, Ip + 1, Jm + 1, Jp + 1, N, N + 1, ne - 1, s);
     } else {
-        float *restrict T = row + ne;
-        const float *restrict N = row;
-        const float *restrict Fo = F + ne, *restrict Imo = Im + ne, *restrict Ipo = Ip + ne, *restrict Jmo = Jm + ne,
-                             *restrict Jpo = Jp + ne;
-        for (int m = 0; m < ne - 1; m++)
-            T[m] = (Fo[m] + cx * (Imo[m] + Ipo[m]) + cy * (Jmo[m] + Jpo[m]) + cz * (N[m] + N[m + 1])) * inv;
+        gs3_span(row + ne, F + ne, Im + ne, Ip + ne, Jm + ne, Jp + ne, row, row + 1, ne - 1, s);
     }
 }
 
@@ -889,14 +961,9 @@ static void resf_row3(const float *restrict row, const float *restrict F, const 
     const float cx = s.cx, cy = s.cy, cz = s.cz, d = s.d;
     const float *restrict Ev = row, *restrict Ov = row + ne;
     R[0] = F[0] - (d * Ev[0] - cx * (Im[0] + Ip[0]) - cy * (Jm[0] + Jp[0]) - cz * Ov[0]);
-    for (int m = 1; m < ne; m++)
-        R[m] = F[m] - (d * Ev[m] - cx * (Im[m] + Ip[m]) - cy * (Jm[m] + Jp[m]) - cz * (Ov[m - 1] + Ov[m]));
-    const float *restrict Fo = F + ne, *restrict Imo = Im + ne, *restrict Ipo = Ip + ne, *restrict Jmo = Jm + ne,
-                         *restrict Jpo = Jp + ne;
-    float *restrict Ro = R + ne;
-    for (int m = 0; m < ne - 1; m++)
-        Ro[m] = Fo[m] - (d * Ov[m] - cx * (Imo[m] + Ipo[m]) - cy * (Jmo[m] + Jpo[m]) - cz * (Ev[m] + Ev[m + 1]));
-    Ro[ne - 1] = 0.0f;
+    res3_span(R + 1, Ev + 1, F + 1, Im + 1, Ip + 1, Jm + 1, Jp + 1, Ov, Ov + 1, ne - 1, s);
+    res3_span(R + ne, Ov, F + ne, Im + ne, Ip + ne, Jm + ne, Jp + ne, Ev, Ev + 1, ne - 1, s);
+    R[2 * ne - 1] = 0.0f;
 }
 
 /* Colour c of rows j0..j1-1 of plane i of a split level (n1 rows of W = 2 ne floats), in place;
