@@ -135,8 +135,6 @@ class CMixed:
     """
 
     def __init__(self, datas: list, nu_pre: int, nu_post: int, order: str, lib: Any, Minv: Any = None):
-        from .solver import CPoissonSolver
-
         self.lib = lib
         self.J = len(datas)
         self.shapes = [tuple(int(n) for n in d.shape) for d in datas]
@@ -157,7 +155,7 @@ class CMixed:
         idx = _split_index(self.shapes[-1])
         nc = math.prod(self.shapes[-1])
         if Minv is None or Minv.shape != (nc, nc):
-            Minv = np.linalg.inv(CPoissonSolver._dense(datas[-1]))
+            Minv = datas[-1].dirichlet_inverse()
         Ms = np.zeros((idx.size, idx.size), dtype=np.float32)
         ok = idx >= 0
         Ms[np.ix_(ok, ok)] = Minv[np.ix_(idx[ok], idx[ok])]

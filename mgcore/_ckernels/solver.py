@@ -182,7 +182,7 @@ class CPoissonSolver(MultigridFrontend):
             self._work = np.zeros(3 * n1 * n2 + ((n1 - 1) // 2) * ((n2 - 1) // 2) + n2 + 2)
             self._zero = np.zeros(n1 * n2)
             self._cycle, self._resnorm = _lib.mgk_vcycle3, _lib.mgk_resnorm3
-        self._Minv = np.ascontiguousarray(np.linalg.inv(self._dense(datas[-1])))
+        self._Minv = np.ascontiguousarray(datas[-1].dirichlet_inverse())
         self._uptr = (ctypes.c_void_p * self.J)(*([0] + [a.ctypes.data for a in self._u[1:]]))
         self._fptr = (ctypes.c_void_p * self.J)(*([0] + [a.ctypes.data for a in self._f[1:]]))
         self._finish_setup(shapes, t0)
@@ -195,19 +195,6 @@ class CPoissonSolver(MultigridFrontend):
         ])
         self.fast_reason = ""
         self.setup_seconds = time.perf_counter() - t0
-
-    @staticmethod
-    def _dense(d: GridLevelData) -> np.ndarray:
-        """The assembled coarsest operator (as :meth:`GridLevelData.matrix` builds it, without scipy)."""
-        N = math.prod(d.shape)
-        A = np.zeros((N, N))
-        idx = np.arange(N).reshape(d.shape)
-        A[idx.ravel(), idx.ravel()] = d.scale * 2.0 * sum(d.uniform)
-        for ax, w in enumerate(d.uniform):
-            a = np.take(idx, np.arange(0, d.shape[ax] - 1), axis=ax).ravel()
-            b = np.take(idx, np.arange(1, d.shape[ax]), axis=ax).ravel()
-            A[a, b] = A[b, a] = -d.scale * w
-        return A
 
     # ------------------------------------------------------------------ cycles
     def vcycle(self, b: np.ndarray, x: np.ndarray) -> float:

@@ -31,8 +31,11 @@ class CoarseSolver:
     def factor(self) -> None:
         data = self.op.data
         if self.op.size <= DENSE_COARSE_MAX:
-            A = data.matrix().toarray()
-            Minv = np.linalg.pinv(A) if data.bc == "neumann" else np.linalg.inv(A)
+            if data.uniform is not None and data.bc == "dirichlet":
+                Minv = data.dirichlet_inverse()
+            else:
+                A = data.matrix().toarray()
+                Minv = np.linalg.pinv(A) if data.bc == "neumann" else np.linalg.inv(A)
             self._Minv = np.ascontiguousarray(Minv, dtype=self.op.dtype)
             self._lu = None
         else:
