@@ -150,8 +150,10 @@ class CMixed:
         self.c64 = np.array(cst[:self.dim + 1], dtype=np.float64)
         self.cst = np.array(cst, dtype=np.float32)
         self.shape_arr = np.array([n for s in self.shapes for n in s], dtype=np.intc)
-        self.e = [np.zeros(s[:-1] + (s[-1] + 1,), dtype=np.float32) for s in self.shapes]
-        self.f = [np.zeros(s[:-1] + (s[-1] + 1,), dtype=np.float32) for s in self.shapes]
+        # every entry (pads included) is written before it is read: e by the pre-smoothing from zero and the
+        # coarsest solve, f by the residual and the restrictions
+        self.e = [np.empty(s[:-1] + (s[-1] + 1,), dtype=np.float32) for s in self.shapes]
+        self.f = [np.empty(s[:-1] + (s[-1] + 1,), dtype=np.float32) for s in self.shapes]
         idx = _split_index(self.shapes[-1])
         nc = math.prod(self.shapes[-1])
         if Minv is None or Minv.shape != (nc, nc):
