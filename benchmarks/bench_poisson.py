@@ -34,6 +34,7 @@ Usage::
     python benchmarks/bench_poisson.py --fast-only  # mgcore and the DST solver only (no pyamg/scipy)
     python benchmarks/bench_poisson.py --fresh-only --cold --repeats 5  # fresh-process and first-run figures only
     python benchmarks/bench_poisson.py --threads-only   # 1 against 2 threads only
+    python benchmarks/bench_poisson.py --scaling-only   # the scaling table and plot only
 
 Writes ``benchmarks/results/poisson.json`` (and ``poisson_scaling.png``).
 """
@@ -464,6 +465,7 @@ def scaling(sizes2d, sizes3d, pyamg_cap):
             b = _rhs(p)
             runs = [run_mgcore(p, b, A, label="mgcore fast")]
             if _supports_mixed():
+                runs.append(run_mgcore(p, b, A, label="mgcore fast mixed", precision="mixed"))
                 runs.append(run_mgcore(p, b, A, label="mgcore fast mixed fmg", precision="mixed", fmg=True))
             runs.append(run_dst(p, b, A))
             if N <= pyamg_cap:
@@ -505,6 +507,22 @@ def write_json(data, path):
     os.replace(tmp, path)
 
 
+def scaling_section(args) -> list:
+    """Run, print and plot the scaling table; returns its rows."""
+    s2 = [63, 127, 255] if args.quick else [255, 511, 1023, 2047, 4095]
+    s3 = [15, 31] if args.quick else [63, 127, 255]
+    sc = scaling(s2, s3, args.pyamg_cap)
+    print("\nScaling: setup + solve CPU time per unknown (one run each)")
+    print(f"{'dim':>3} {'n':>6} {'unknowns':>11} {'solver':<26} {'total s':>8} {'cpu s':>8} {'us/unknown':>10} {'its':>4}")
+    for r in sc:
+        print(f"{r['dim']:>3} {r['n']:>6} {r['unknowns']:>11,} {r['solver']:<26} {r['total']:8.3f} {r['cpu']:8.3f} "
+              f"{r['us_per_unknown']:10.3f} {r['iterations']:>4}")
+    png = os.path.join(RESULTS, "poisson_scaling.png")
+    plot_scaling(sc, png)
+    print(f"plot written to {png}")
+    return sc
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
@@ -517,6 +535,7 @@ def main(argv=None):
     ap.add_argument("--cold", action="store_true", help="also one fresh-process run with an empty kernel cache")
     ap.add_argument("--threads-only", action="store_true", help="only the 1- against 2-thread table")
     ap.add_argument("--fresh-only", action="store_true", help="only the fresh-process figures (with --cold: first runs)")
+    ap.add_argument("--scaling-only", action="store_true", help="only the time-per-unknown table and plot")
     args = ap.parse_args(argv)
     os.makedirs(RESULTS, exist_ok=True)
     if args.fresh_only:
@@ -525,6 +544,13 @@ def main(argv=None):
         print_fresh(fr, nf)
         path = os.path.join(RESULTS, "poisson_fresh.json")
         write_json(dict(machine=platform.platform(), cpus=os.cpu_count(), repeats=args.repeats, fresh_process=fr), path)
+        print(f"\nJSON written to {path}")
+        return
+    if args.scaling_only:
+        warm_up()
+        sc = scaling_section(args)
+        path = os.path.join(RESULTS, "poisson_scaling.json")
+        write_json(dict(machine=platform.platform(), cpus=os.cpu_count(), scaling=sc), path)
         print(f"\nJSON written to {path}")
         return
     cases = [(2, 255), (3, 31)] if args.quick else [(2, 1023), (3, 127)]
@@ -573,18 +599,7 @@ def main(argv=None):
     print_threads(thr)
     out.update(memory=mem, threads=thr)
     if args.scaling:
-        s2 = [63, 127, 255] if args.quick else [255, 511, 1023, 2047, 4095]
-        s3 = [15, 31] if args.quick else [63, 127, 255]
-        sc = scaling(s2, s3, args.pyamg_cap)
-        print("\nScaling: setup + solve CPU time per unknown")
-        print(f"{'dim':>3} {'n':>6} {'unknowns':>11} {'solver':<26} {'total s':>8} {'cpu s':>8} {'us/unknown':>10} {'its':>4}")
-        for r in sc:
-            print(f"{r['dim']:>3} {r['n']:>6} {r['unknowns']:>11,} {r['solver']:<26} {r['total']:8.3f} {r['cpu']:8.3f} "
-                  f"{r['us_per_unknown']:10.3f} {r['iterations']:>4}")
-        png = os.path.join(RESULTS, "poisson_scaling.png")
-        plot_scaling(sc, png)
-        print(f"plot written to {png}")
-        out["scaling"] = sc
+        out["scaling"] = scaling_section(args)
     path = os.path.join(RESULTS, "poisson.json")
     write_json(out, path)
     print(f"\nJSON written to {path}")
