@@ -734,6 +734,17 @@ static void post_f(float *e, const float *f, const float *ec, int n0, int ne, in
     }
 }
 
+/* e = Minv f over the n slots of the coarsest level (split numbering). */
+static void dense_solvef(const float *Minv, const float *f, float *e, int n)
+{
+    for (int p = 0; p < n; p++) {
+        const float *m = Minv + (size_t)p * n;
+        float acc = 0.0f;
+        for (int q = 0; q < n; q++) acc += m[q] * f[q];
+        e[p] = acc;
+    }
+}
+
 /* Coarse-grid part of a cycle: levels l0..J-1 from zero for the right-hand side f[l0]; the result in e[l0]. */
 static void coarse_cyclef(int l0, int J, const int *shape, const float *cst, float *const *e, float *const *f,
                           const float *Minv, int nu1, int nu2, int c1post, float *work, const float *zero)
@@ -743,17 +754,7 @@ static void coarse_cyclef(int l0, int J, const int *shape, const float *cst, flo
         stf2 s = {c[0], c[1], c[2], c[3]};
         pre_zerof(e[l], f[l], shape[2 * l], (shape[2 * l + 1] + 1) / 2, nu1, s, f[l + 1], work, zero);
     }
-    {
-        int l = J - 1, N = shape[2 * l] * (shape[2 * l + 1] + 1);
-        const float *fl = f[l];
-        float *el = e[l];
-        for (int p = 0; p < N; p++) {
-            const float *m = Minv + (size_t)p * N;
-            float acc = 0.0f;
-            for (int q = 0; q < N; q++) acc += m[q] * fl[q];
-            el[p] = acc;
-        }
-    }
+    dense_solvef(Minv, f[J - 1], e[J - 1], shape[2 * (J - 1)] * (shape[2 * (J - 1) + 1] + 1));
     for (int l = J - 2; l >= l0; l--) {
         const float *c = cst + 4 * l;
         stf2 s = {c[0], c[1], c[2], c[3]};
@@ -774,6 +775,16 @@ static double ssq8(const double *restrict t, int n)
     return s;
 }
 
+/* ||t||^2 of a float64 row of n (odd) points, and the row stored split in float32 into rq (pad zero). */
+static double split_cast_row(const double *restrict t, int n, float *restrict rq)
+{
+    int ne = (n + 1) / 2;
+    deinterleave_cast(t, rq, rq + ne, ne - 1);
+    rq[ne - 1] = (float)t[n - 1];
+    rq[2 * ne - 1] = 0.0f;
+    return ssq8(t, n);
+}
+
 /* Row q of r = b - A x (float64, natural layout) into split float32 row rq; returns its sum of squares.
  * tmp: n1 doubles; zero64: n1 zeros. */
 static double resx_row(const double *x, const double *b, int n0, int n1, int q, const double *c64,
@@ -782,7 +793,6 @@ static double resx_row(const double *x, const double *b, int n0, int n1, int q, 
     const double cx = c64[0], cy = c64[1], d = c64[2];
     const double *restrict xq = x + (size_t)q * n1, *restrict bq = b + (size_t)q * n1;
     const double *restrict up = q > 0 ? xq - n1 : zero64, *restrict dn = q < n0 - 1 ? xq + n1 : zero64;
-    double acc = 0.0;
     if (n1 == 1) {
         tmp[0] = bq[0] - (d * xq[0] - cx * (up[0] + dn[0]));
     } else {
@@ -791,12 +801,7 @@ static double resx_row(const double *x, const double *b, int n0, int n1, int q, 
             tmp[j] = bq[j] - (d * xq[j] - cx * (up[j] + dn[j]) - cy * (xq[j - 1] + xq[j + 1]));
         tmp[n1 - 1] = bq[n1 - 1] - (d * xq[n1 - 1] - cx * (up[n1 - 1] + dn[n1 - 1]) - cy * xq[n1 - 2]);
     }
-    acc = ssq8(tmp, n1);
-    int ne = (n1 + 1) / 2;
-    deinterleave_cast(tmp, rq, rq + ne, ne - 1);
-    rq[ne - 1] = (float)tmp[n1 - 1];
-    rq[2 * ne - 1] = 0.0f;
-    return acc;
+    return split_cast_row(tmp, n1, rq);
 }
 
 /*
@@ -813,12 +818,7 @@ double mgk_mixed_residual2(const double *x, const double *b, int n0, int n1, con
         if (x != NULL) {
             acc += resx_row(x, b, n0, n1, q, c64, tmp, r + q * W, zero64);
         } else {
-            const double *bq = b + (size_t)q * n1;
-            float *rq = r + q * W;
-            acc += ssq8(bq, n1);
-            deinterleave_cast(bq, rq, rq + ne, ne - 1);
-            rq[ne - 1] = (float)bq[n1 - 1];
-            rq[2 * ne - 1] = 0.0f;
+            acc += split_cast_row(b + (size_t)q * n1, n1, r + q * W);
         }
     }
     return acc;
@@ -1099,17 +1099,7 @@ static void coarse_cyclef3(int l0, int J, const int *shape, const float *cst, fl
         stf3 s = {c[0], c[1], c[2], c[3], c[4]};
         pre_f3(e[l], f[l], shape[3 * l], shape[3 * l + 1], (shape[3 * l + 2] + 1) / 2, nu1, s, f[l + 1], work, zero, 1);
     }
-    {
-        int l = J - 1, N = shape[3 * l] * shape[3 * l + 1] * (shape[3 * l + 2] + 1);
-        const float *fl = f[l];
-        float *el = e[l];
-        for (int p = 0; p < N; p++) {
-            const float *m = Minv + (size_t)p * N;
-            float acc = 0.0f;
-            for (int q = 0; q < N; q++) acc += m[q] * fl[q];
-            el[p] = acc;
-        }
-    }
+    dense_solvef(Minv, f[J - 1], e[J - 1], shape[3 * (J - 1)] * shape[3 * (J - 1) + 1] * (shape[3 * (J - 1) + 2] + 1));
     for (int l = J - 2; l >= l0; l--) {
         const float *c = cst + 5 * l;
         stf3 s = {c[0], c[1], c[2], c[3], c[4]};
@@ -1137,12 +1127,7 @@ static double resx_row3(const double *x, const double *b, int n0, int n1, int n2
         int L = n2 - 1;
         tmp[L] = br[L] - (d * xr[L] - cx * (im[L] + ip[L]) - cy * (jm[L] + jp[L]) - cz * xr[L - 1]);
     }
-    double acc = ssq8(tmp, n2);
-    int ne = (n2 + 1) / 2;
-    deinterleave_cast(tmp, rq, rq + ne, ne - 1);
-    rq[ne - 1] = (float)tmp[n2 - 1];
-    rq[2 * ne - 1] = 0.0f;
-    return acc;
+    return split_cast_row(tmp, n2, rq);
 }
 
 /* 3D mgk_mixed_residual2: r = b - A x (x == NULL: r = b) stored split in r; returns ||r||^2.
@@ -1159,11 +1144,7 @@ double mgk_mixed_residual3(const double *x, const double *b, int n0, int n1, int
             if (x != NULL) {
                 acc += resx_row3(x, b, n0, n1, n2, q, j, c64, tmp, rq, zero64);
             } else {
-                const double *bq = b + ((size_t)q * n1 + j) * n2;
-                acc += ssq8(bq, n2);
-                deinterleave_cast(bq, rq, rq + ne, ne - 1);
-                rq[ne - 1] = (float)bq[n2 - 1];
-                rq[2 * ne - 1] = 0.0f;
+                acc += split_cast_row(b + ((size_t)q * n1 + j) * n2, n2, rq);
             }
         }
     return acc;
