@@ -812,7 +812,6 @@ double mgk_mixed_residual2(const double *x, const double *b, int n0, int n1, con
                            double *tmp, const double *zero64)
 {
     const size_t W = (size_t)n1 + 1;
-    int ne = (n1 + 1) / 2;
     double acc = 0.0;
     for (int q = 0; q < n0; q++) {
         if (x != NULL) {
