@@ -1135,7 +1135,6 @@ double mgk_mixed_residual3(const double *x, const double *b, int n0, int n1, int
                            double *tmp, const double *zero64)
 {
     const size_t W = (size_t)n2 + 1;
-    int ne = (n2 + 1) / 2;
     double acc = 0.0;
     for (int q = 0; q < n0; q++)
         for (int j = 0; j < n1; j++) {
