@@ -252,6 +252,21 @@ class MultigridFrontend:
         """Hook: ``max |b|`` (``None``: no rescaling of extreme right-hand sides)."""
         return None
 
+    #: ``max |b|`` outside this open interval: the solve runs on ``b / max |b|`` (norms square it)
+    SCALE_WINDOW = (1e-100, 1e100)
+    #: the same for cycles in float32 (range 1e-38 .. 3e38): residuals ``rtol ||b||`` and the products
+    #: ``A x`` of a fine grid stay far inside it
+    SCALE_WINDOW_32 = (1e-12, 1e12)
+
+    def _scale_window(self) -> tuple:
+        """Hook: ``(lo, hi)``; ``b`` is rescaled unless ``lo < max |b| < hi``."""
+        if str(getattr(self, "cycle_dtype", "")).endswith("float32"):
+            return self.SCALE_WINDOW_32
+        return self.SCALE_WINDOW
+
+    def _begin_solve(self, kind: CycleKind, accel: str | None) -> None:
+        """Hook: called once the arguments of a solve are checked (a backend may choose its kernels here)."""
+
     def _is_zero(self, b: Any) -> bool:
         """Hook: whether every entry of ``b`` is zero."""
         return False
@@ -348,6 +363,7 @@ class MultigridFrontend:
             raise TypeError(f"residuals must be a list (the history is appended to it) or None, got {type(residuals).__name__}")
         kind = self.cycle_kind if cycle is None else CycleKind.parse(cycle)
         bl, fmt = self._prepare_rhs(b, "b")
+        self._begin_solve(kind, accel)
         projected = 0.0
         if getattr(self, "singular", False):
             projected = self._null_fraction(bl)
@@ -370,9 +386,11 @@ class MultigridFrontend:
         x = self._prepare_x0(x0, bl, fmt)
         # a linear problem: solve for b / s when |b| is near overflow or underflow (norms square it)
         s = self._absmax(bl) if x0 is None else None
-        scaled = s is not None and s > 0 and not (1e-100 < s < 1e100)
+        lo, hi = self._scale_window()
+        scaled = s is not None and s > 0 and not (lo < s < hi)
         if scaled:
             bl = bl * (1.0 / s)
+            atol = atol / s
         with self._solve_context():
             if accel is None:
                 norm = self._residual_norm(bl, x, fmt, rtol, atol, x0 is None)

@@ -135,6 +135,7 @@ class CMixed:
     """
 
     def __init__(self, datas: list, nu_pre: int, nu_post: int, order: str, lib: Any, Minv: Any = None):
+        self._args = (datas, nu_pre, nu_post, order)
         self.lib = lib
         self.J = len(datas)
         self.shapes = [tuple(int(n) for n in d.shape) for d in datas]
@@ -175,6 +176,9 @@ class CMixed:
         self.nu_pre, self.nu_post = int(nu_pre), int(nu_post)
         self.post_c1 = 0 if order == "red-black" else 1
 
+    def __reduce__(self):  # ctypes pointers do not pickle: rebuilt (buffers and all) on the loaded library
+        return (_rebuild, self._args)
+
     @staticmethod
     def _check(a: np.ndarray, shape: tuple, name: str) -> None:
         if a.dtype != np.float64 or not a.flags.c_contiguous or a.size != math.prod(shape):
@@ -210,3 +214,13 @@ class CMixed:
     def nbytes(self) -> int:
         """Bytes of the float32 level arrays, the coarsest inverse and the scratch."""
         return sum(a.nbytes for a in (*self.e, *self.f, self.Minv, self.work, self.tmp, self.zero, self.zero64))
+
+
+def _rebuild(datas: list, nu_pre: int, nu_post: int, order: str) -> CMixed:
+    """A :class:`CMixed` on the loaded kernel library (unpickling)."""
+    from . import load, status
+
+    lib = load()
+    if lib is None:
+        raise RuntimeError(f"the C kernels do not load here: {status()['reason']}")
+    return CMixed(datas, nu_pre, nu_post, order, lib)

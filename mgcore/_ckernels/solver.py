@@ -283,6 +283,9 @@ class CPoissonSolver(MultigridFrontend):
     def _absmax(self, b):
         return max(float(b.max()), -float(b.min())) if b.size else 0.0
 
+    def _scale_window(self):
+        return self.SCALE_WINDOW if self._cm is None else self.SCALE_WINDOW_32
+
     def _finish(self, x, fmt):
         return np.asarray(x, dtype=np.float64).reshape(fmt)
 
