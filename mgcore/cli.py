@@ -95,8 +95,10 @@ def _add_solve_arguments(p: argparse.ArgumentParser) -> None:
                    help="operator backend (petsc: PETSc PCMG over MPI, run under mpiexec)")
     p.add_argument("--device", default="cpu", help="torch device (torch backend)")
     p.add_argument("--fast", choices=["auto", "on", "off"], default="auto", help="compiled matrix-free path (sparse backend)")
-    p.add_argument("--dtype", choices=["float64", "float32", "mixed"], default="float64",
-                   help="precision (mixed: float32 cycles inside a float64 residual refinement; sparse and torch backends)")
+    p.add_argument("--dtype", choices=["auto", "float64", "float32", "mixed"], default="auto",
+                   help="precision (mixed: float32 cycles inside a float64 residual refinement; auto, the default: "
+                        "mixed where the compiled mixed-precision step covers the problem, else float64; float64: "
+                        "float64 cycles throughout; sparse and torch backends)")
     p.add_argument("--threads", type=_positive_int, default=1, help="threads for kernels (default 1)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     p.add_argument("--plot", metavar="FILE", default=None,
@@ -259,20 +261,20 @@ def _solve(args: argparse.Namespace) -> tuple[Any, Any]:
         solver = TorchMultigridSolver(problem, **kw)
         result = solver.solve(b, rtol=args.rtol, atol=args.atol, maxiter=args.maxiter, accel=accel)
         return solver, result
-    if (accel is None and not args.fmg and args.fast != "off" and args.dtype in ("float64", "mixed")
+    if (accel is None and not args.fmg and args.fast != "off" and args.dtype in ("auto", "float64", "mixed")
             and args.threads == 1):
         # the common case runs on the C kernels when they load: neither scipy nor numba is imported
         from ._ckernels.solver import c_solver
 
         csolver, _ = c_solver(problem, smoother=args.smoother, nu=tuple(args.nu), cycle=args.cycle, coarse=args.coarse,
-                              dtype=args.dtype)
+                              dtype="mixed" if args.dtype == "auto" else args.dtype)
         if csolver is not None:
             return csolver, csolver.solve(b, rtol=args.rtol, atol=args.atol, maxiter=args.maxiter)
     from .sparse.solver import MultigridSolver
 
     fast = {"auto": None, "on": True, "off": False}[args.fast]
     solver = MultigridSolver(problem, smoother=args.smoother, nu=tuple(args.nu), cycle=args.cycle, coarse=args.coarse,
-                             fast=fast, precision=args.dtype, threads=args.threads, fmg=bool(args.fmg and accel is None))
+                             fast=fast, precision=None if args.dtype == "auto" else args.dtype, threads=args.threads, fmg=bool(args.fmg and accel is None))
     x0 = None
     if args.fmg and accel is not None:
         from .cycles import fmg

@@ -113,7 +113,7 @@ def test_block_cuts_need_enough_rows():
 def test_threaded_solver_same_iterates(shape):
     p = GridProblem(shape)
     b = p.rhs()
-    runs = [MultigridSolver(p, threads=t).solve(b, rtol=1e-10) for t in (1, 2)]
+    runs = [MultigridSolver(p, threads=t, precision="float64").solve(b, rtol=1e-10) for t in (1, 2)]
     assert runs[0].iterations == runs[1].iterations
     np.testing.assert_array_equal(runs[1].x, runs[0].x)
     np.testing.assert_allclose(runs[1].residuals, runs[0].residuals, rtol=1e-10)

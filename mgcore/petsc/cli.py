@@ -17,7 +17,7 @@ def solve_petsc(args: Any, problem: Any, source: Callable) -> tuple[Any, Any]:
     standard output goes to ``os.devnull``) and write no plot.  A missing
     PETSc ends the command with the install hint and exit status 2.
     """
-    if args.dtype != "float64":
+    if args.dtype not in ("auto", "float64"):
         raise ValueError("--backend petsc computes in float64 (PETSc's scalar type); drop --dtype")
     if args.fmg:
         raise ValueError("--fmg is not available with --backend petsc")

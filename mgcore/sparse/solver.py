@@ -439,6 +439,14 @@ class MultigridSolver(MultigridFrontend):
                 and not self.fmg):
             self._run = self._auto_refinement()
 
+    @staticmethod
+    def _in_float32_range(norm: float, n: int) -> bool:
+        """Whether residual entries of root-mean-square ``norm / sqrt(n)`` are safe for float32 cycles
+        (their corrections, ``h^2`` times smaller, stay far from float32's underflow; the sum of
+        squares far from its overflow)."""
+        rms = norm / math.sqrt(max(n, 1))
+        return 1e-20 < rms < 1e15 or norm == 0.0
+
     def _scale_window(self):
         return self.SCALE_WINDOW_32 if getattr(self, "_run", None) is not None else super()._scale_window()
 
@@ -576,6 +584,10 @@ class MultigridSolver(MultigridFrontend):
     def _stationary_step(self, kind, b, x):
         fmg, self._fmg_pending = self._fmg_pending, False
         run = getattr(self, "_run", None)
+        if run is not None and run is self._auto and not self._in_float32_range(run.norm(b, x), b.size):
+            # residual entries near the float32 limits (an iterate converged far below ||b||): float64 cycles
+            run.invalidate()  # they change x in place
+            run = None
         if run is not None:
             if fmg:
                 return run.fmg_step(kind, b, x, self.nu_pre, self.nu_post, self._prolong64)

@@ -77,7 +77,7 @@ def test_train_mgnet_small_on_digits_reaches_high_accuracy(tmp_path):
 
 
 def test_solve_with_the_torch_backend_matches_the_sparse_backend():
-    a = json.loads(run("solve", "--n", "127", "--json").stdout)
+    a = json.loads(run("solve", "--n", "127", "--dtype", "float64", "--json").stdout)
     b = json.loads(run("solve", "--n", "127", "--backend", "torch", "--json").stdout)
     assert a["iterations"] == b["iterations"]
     assert np_allclose(a["residuals"], b["residuals"], 1e-10)
