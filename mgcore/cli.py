@@ -266,8 +266,10 @@ def _solve(args: argparse.Namespace) -> tuple[Any, Any]:
         # the common case runs on the C kernels when they load: neither scipy nor numba is imported
         from ._ckernels.solver import c_solver
 
-        csolver, _ = c_solver(problem, smoother=args.smoother, nu=tuple(args.nu), cycle=args.cycle, coarse=args.coarse,
-                              dtype="mixed" if args.dtype == "auto" else args.dtype)
+        kw = dict(smoother=args.smoother, nu=tuple(args.nu), cycle=args.cycle, coarse=args.coarse)
+        csolver, _ = c_solver(problem, dtype="mixed" if args.dtype == "auto" else args.dtype, **kw)
+        if csolver is None and args.dtype == "auto":  # e.g. an even coarsest grid: float64 C kernels
+            csolver, _ = c_solver(problem, dtype="float64", quiet=True, **kw)
         if csolver is not None:
             return csolver, csolver.solve(b, rtol=args.rtol, atol=args.atol, maxiter=args.maxiter)
     from .sparse.solver import MultigridSolver

@@ -122,3 +122,39 @@ def test_cli_default_is_auto():
     assert abs(d["iterations"] - d64["iterations"]) <= 1
     dv = _cli("solve", "--problem", "variable2d", "--n", "63", "--json")
     assert dv["converged"] and dv["precision"] == "float64"
+
+
+@pytest.mark.parametrize("scale", [1e-45, 1e-20, 1e35])
+def test_torch_mixed_rescales_extreme_right_hand_sides(scale):
+    pytest.importorskip("torch")
+    from mgcore_torch.linear import TorchMultigridSolver
+
+    p = poisson2d(n=63)
+    s = TorchMultigridSolver(p, precision="mixed")
+    b = p.rhs(1.0)
+    ref = s.solve(b, rtol=1e-8)
+    r = s.solve(b * scale, rtol=1e-8)
+    assert r.converged and r.iterations == ref.iterations
+    assert np.allclose(np.asarray(r.x) / scale, np.asarray(ref.x), rtol=1e-10, atol=0)
+
+
+def test_deep_convergence_switches_to_float64_cycles():
+    """b = 0 from a random x0 to rtol 1e-300: the residual falls below float32's range and the solve
+    goes on in float64 cycles at the float64 factor."""
+    p = poisson2d(n=31)
+    x0 = np.random.default_rng(0).standard_normal(31 * 31)
+    kw = dict(nu=(1, 1), coarse_size=1)
+    r = MultigridSolver(p, **kw).solve(np.zeros(31 * 31), x0=x0, rtol=1e-300, maxiter=40)
+    r64 = MultigridSolver(p, precision="float64", **kw).solve(np.zeros(31 * 31), x0=x0, rtol=1e-300, maxiter=40)
+    assert r.info["precision"] == "mixed" and len(r.residuals) == len(r64.residuals) == 41
+    f, f64 = ((h[-1] / h[-11]) ** 0.1 for h in (r.residuals, r64.residuals))
+    assert f == pytest.approx(f64, rel=0.02) and r.residuals[-1] < 1e-30
+
+
+@pytest.mark.parametrize("precision", [None, "mixed"])
+def test_even_coarsest_grid_runs_without_the_c_step(precision):
+    p = poisson2d(n=45)  # 45 -> 22: nested, but an even coarsest grid
+    s = MultigridSolver(p, precision=precision)
+    r = s.solve(p.rhs(1.0), rtol=1e-8)
+    assert r.converged and r.info["kernels"] == "numba" and "even" in s.mixed_c_reason
+    assert true_relres(p, p.rhs(1.0), r.x) <= 1e-8

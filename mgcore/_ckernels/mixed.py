@@ -93,6 +93,8 @@ def _covered(solver: Any) -> str:
     for d, nxt in zip(datas[:-1], datas[1:]):
         if any(n % 2 == 0 or m != (n - 1) // 2 for n, m in zip(d.shape, nxt.shape)):
             return "grids that do not nest"
+    if any(n % 2 == 0 for n in datas[-1].shape):  # the colour-split rows hold an odd number of points
+        return "a coarsest level with an even number of points along an axis"
     if math.prod(datas[-1].shape) > DENSE_COARSE_MAX:
         return "coarsest level too large for the dense inverse"
     orders = {kw.get("order", "red-black") for _, kw in solver.smoothers}

@@ -163,6 +163,8 @@ class CPoissonSolver(MultigridFrontend):
 
             if self.J < 2:
                 raise _NotCovered("one level")
+            if any(n % 2 == 0 for n in shapes[-1]):  # the colour-split rows hold an odd number of points
+                raise _NotCovered("mixed precision with an even number of coarsest points along an axis")
             self._cm = CMixed(datas, self.nu_pre, self.nu_post, orders.pop(), _lib)
             self._mstate = self._mpre = None  # (x, b) keys: residual in the C buffers / next pre-smoothing done
             self._u = self._f = []
