@@ -584,7 +584,8 @@ class MultigridSolver(MultigridFrontend):
     def _stationary_step(self, kind, b, x):
         fmg, self._fmg_pending = self._fmg_pending, False
         run = getattr(self, "_run", None)
-        if run is not None and run is self._auto and not self._in_float32_range(run.norm(b, x), b.size):
+        auto = getattr(self, "_auto", None)
+        if run is not None and run is auto and not self._in_float32_range(run.norm(b, x), b.size):
             # residual entries near the float32 limits (an iterate converged far below ||b||): float64 cycles
             run.invalidate()  # they change x in place
             run = None

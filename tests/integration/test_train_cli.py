@@ -81,7 +81,7 @@ def test_counts_agree_between_models_and_train(tmp_path):
     line = next(l for l in listing.splitlines() if l.startswith("mgnet-small "))
     count = int(line.split()[1].replace(",", ""))
     assert count == parameter_count("mgnet-small", 1, 10) < parameter_count("mgnet-small", 3, 10)  # 1 vs 3 channels
-    p = run("train", "--model", "mgnet-small", "--data", "digits", "--epochs", "1", "--threads", "1",
+    p = run("train", "--model", "mgnet-small", "--data", "digits", "--epochs", "20", "--threads", "1",
             "--budget-minutes", "0.005", "--json")
     res = last_json(p)
     assert res["parameters"] == count == 93482
