@@ -167,7 +167,7 @@ class MultigridSolver(MultigridFrontend):
         (:class:`mgcore._ckernels.mixed.CMixed`): the residuals that decide
         convergence, the iterate and ``x`` stay float64 and reach the same
         tolerances as float64 cycles (iterative refinement, as LAPACK's
-        ``dsgesv``) in 0.5-0.6 of the time; ``result.info["precision"]``
+        ``dsgesv``) in 0.5-0.65 of the time; ``result.info["precision"]``
         says which ran.  The levels (``solver.hierarchy``, preconditioners,
         Krylov solves) stay float64.
     fmg : bool
