@@ -275,8 +275,9 @@ def _solve(args: argparse.Namespace) -> tuple[Any, Any]:
     from .sparse.solver import MultigridSolver
 
     fast = {"auto": None, "on": True, "off": False}[args.fast]
+    precision = None if args.dtype == "auto" else args.dtype
     solver = MultigridSolver(problem, smoother=args.smoother, nu=tuple(args.nu), cycle=args.cycle, coarse=args.coarse,
-                             fast=fast, precision=None if args.dtype == "auto" else args.dtype, threads=args.threads, fmg=bool(args.fmg and accel is None))
+                             fast=fast, precision=precision, threads=args.threads, fmg=bool(args.fmg and accel is None))
     x0 = None
     if args.fmg and accel is not None:
         from .cycles import fmg

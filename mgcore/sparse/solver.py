@@ -163,7 +163,7 @@ class MultigridSolver(MultigridFrontend):
         ignored when ``precision`` is given); in float64, stationary V-cycle
         solves (no ``accel``, no ``fmg``) of the problems the compiled
         mixed-precision step covers -- constant coefficients, Dirichlet, 2D
-        or 3D nested grids, red-black Gauss-Seidel, one thread -- run on it
+        or 3D nested grids of odd sizes, red-black Gauss-Seidel, one thread -- run on it
         (:class:`mgcore._ckernels.mixed.CMixed`): the residuals that decide
         convergence, the iterate and ``x`` stay float64 and reach the same
         tolerances as float64 cycles (iterative refinement, as LAPACK's
