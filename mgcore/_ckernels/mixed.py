@@ -68,6 +68,14 @@ def _split_index(shape: tuple) -> np.ndarray:
     return idx.ravel()
 
 
+def split_layout_reason(coarsest_shape: tuple) -> str:
+    """Why the colour-split levels cannot hold a hierarchy with this coarsest shape, or ``""``
+    (every row must hold an odd number of points)."""
+    if any(int(n) % 2 == 0 for n in coarsest_shape):
+        return "a coarsest level with an even number of points along an axis"
+    return ""
+
+
 def _covered(solver: Any) -> str:
     """Why the C step does not apply to ``solver`` (a MultigridSolver), or ``""``."""
     from ..cycles import CycleKind
@@ -93,8 +101,9 @@ def _covered(solver: Any) -> str:
     for d, nxt in zip(datas[:-1], datas[1:]):
         if any(n % 2 == 0 or m != (n - 1) // 2 for n, m in zip(d.shape, nxt.shape)):
             return "grids that do not nest"
-    if any(n % 2 == 0 for n in datas[-1].shape):  # the colour-split rows hold an odd number of points
-        return "a coarsest level with an even number of points along an axis"
+    why = split_layout_reason(datas[-1].shape)
+    if why:
+        return why
     if math.prod(datas[-1].shape) > DENSE_COARSE_MAX:
         return "coarsest level too large for the dense inverse"
     orders = {kw.get("order", "red-black") for _, kw in solver.smoothers}

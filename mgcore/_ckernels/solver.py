@@ -159,12 +159,13 @@ class CPoissonSolver(MultigridFrontend):
         self.dim = len(shapes[0])
         self._cm = None
         if mixed:
-            from .mixed import CMixed
+            from .mixed import CMixed, split_layout_reason
 
             if self.J < 2:
                 raise _NotCovered("one level")
-            if any(n % 2 == 0 for n in shapes[-1]):  # the colour-split rows hold an odd number of points
-                raise _NotCovered("mixed precision with an even number of coarsest points along an axis")
+            why = split_layout_reason(shapes[-1])
+            if why:
+                raise _NotCovered(f"mixed precision with {why}")
             self._cm = CMixed(datas, self.nu_pre, self.nu_post, orders.pop(), _lib)
             self._mstate = self._mpre = None  # (x, b) keys: residual in the C buffers / next pre-smoothing done
             self._u = self._f = []
